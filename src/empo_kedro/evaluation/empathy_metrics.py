@@ -34,7 +34,7 @@ def _as_levels(values: Any, side: str, mechanism: str) -> np.ndarray:
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(
                 f"{side} levels for {mechanism!r} must be in {list(VALID_LEVELS)}; "
-                f"{int(bad.sum())} invalid values, first at index {i}: {arr[i]!r}"
+                f"{int(bad.sum())} invalid values, first at index {i}: {arr[i].item()!r}"
             )
     return arr.astype(np.int64)
 
