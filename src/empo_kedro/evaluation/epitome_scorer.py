@@ -49,6 +49,12 @@ than the response (``max_seeker_tokens``); the response gets the rest of ``max_l
   (ignored when absent).
 - ``length_bucket_factor`` (50): training batches are drawn from shuffled chunks of
   ``factor * batch_size`` rows sorted by length (less padding); 1 disables bucketing.
+- ``tune_logit_bias`` (False): after training, pick per-mechanism additive offsets
+  for the level-1 and level-2 logits on the validation split (grid search maximising
+  macro-F1, ties -> smallest offsets); stored with the model and applied by ``predict``.
+- ``logit_bias_grid`` ([-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0]): candidate offsets.
+- ``logit_bias_min_gain`` (0.01): an offset pair must beat the unbiased validation
+  macro-F1 by at least this much to be used (guards against overfitting a small split).
 - ``max_train_seconds`` (None): optional wall-clock budget; training stops after the
   epoch that exceeds it.
 - ``num_threads`` (None): if set, ``torch.set_num_threads`` for training.
@@ -110,6 +116,9 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "val_fraction": 0.1,
     "group_column": "sp_id",
     "length_bucket_factor": 50,
+    "tune_logit_bias": False,
+    "logit_bias_grid": [-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0],
+    "logit_bias_min_gain": 0.01,
     "max_train_seconds": None,
     "num_threads": None,
     "device": "auto",
@@ -413,15 +422,25 @@ class EpitomeScorer:
         self.tokenizer = tokenizer
         self.config = dict(config)
         self.mechanisms: list[str] = list(config["mechanisms"])
+        self.config.setdefault("logit_bias", {m: [0.0] * NUM_LEVELS for m in self.mechanisms})
 
     @property
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
     def predict_proba(
-        self, seeker_posts: Sequence[str], responses: Sequence[str], batch_size: int | None = None
+        self,
+        seeker_posts: Sequence[str],
+        responses: Sequence[str],
+        batch_size: int | None = None,
+        apply_logit_bias: bool = True,
     ) -> dict[str, np.ndarray]:
-        """Level probabilities per mechanism, each of shape (n_pairs, 3)."""
+        """Level probabilities per mechanism, each of shape (n_pairs, 3).
+
+        With ``apply_logit_bias`` (default) the tuned per-level logit offsets of
+        ``config['logit_bias']`` (all zero unless ``tune_logit_bias`` was on) are added
+        before the softmax.
+        """
         batch_size = int(batch_size or self.config["eval_batch_size"])
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -439,6 +458,10 @@ class EpitomeScorer:
         order = np.argsort([len(it["input_ids"]) for it in items], kind="stable")
         device = self.device
         use_bf16 = bool(self.config.get("bf16", False))
+        bias = {
+            m: torch.tensor(self.config["logit_bias"][m] if apply_logit_bias else [0.0] * NUM_LEVELS)
+            for m in self.mechanisms
+        }
         self.model.eval()
         with torch.inference_mode():
             for start in range(0, n, batch_size):
@@ -448,14 +471,19 @@ class EpitomeScorer:
                 with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_bf16):
                     logits, _ = self.model(**batch)
                 for m in self.mechanisms:
-                    out[m][idx] = torch.softmax(logits[m].float(), dim=-1).cpu().numpy()
+                    z = logits[m].float().cpu() + bias[m]
+                    out[m][idx] = torch.softmax(z, dim=-1).numpy()
         return out
 
     def predict(
-        self, seeker_posts: Sequence[str], responses: Sequence[str], batch_size: int | None = None
+        self,
+        seeker_posts: Sequence[str],
+        responses: Sequence[str],
+        batch_size: int | None = None,
+        apply_logit_bias: bool = True,
     ) -> dict[str, np.ndarray]:
         """Predicted level (0/1/2, int64) per mechanism for each (seeker, response) pair."""
-        proba = self.predict_proba(seeker_posts, responses, batch_size)
+        proba = self.predict_proba(seeker_posts, responses, batch_size, apply_logit_bias)
         return {m: p.argmax(axis=1).astype(np.int64) for m, p in proba.items()}
 
     def evaluate(
@@ -464,18 +492,22 @@ class EpitomeScorer:
         responses: Sequence[str],
         true_levels: Mapping[str, Sequence[int]],
         batch_size: int | None = None,
+        apply_logit_bias: bool = True,
     ) -> dict[str, dict[str, Any]]:
         """``{mechanism: {accuracy, macro_f1, confusion, n}}`` against ``true_levels``."""
-        pred = self.predict(seeker_posts, responses, batch_size)
+        pred = self.predict(seeker_posts, responses, batch_size, apply_logit_bias)
         return level_metrics({m: true_levels[m] for m in self.mechanisms if m in true_levels}, pred)
 
-    def evaluate_frame(self, pairs_df: pd.DataFrame, batch_size: int | None = None) -> dict[str, dict[str, Any]]:
+    def evaluate_frame(
+        self, pairs_df: pd.DataFrame, batch_size: int | None = None, apply_logit_bias: bool = True
+    ) -> dict[str, dict[str, Any]]:
         """:meth:`evaluate` on a frame with ``seeker_post``, ``response_post``, ``level_<m>``."""
         return self.evaluate(
             pairs_df["seeker_post"].tolist(),
             pairs_df["response_post"].tolist(),
             {m: pairs_df[f"level_{m}"].to_numpy() for m in self.mechanisms},
             batch_size,
+            apply_logit_bias,
         )
 
     # ---------------------------------------------------------------- persistence
@@ -533,6 +565,27 @@ def _class_weights(labels: np.ndarray, power: float) -> torch.Tensor:
     counts = np.bincount(labels, minlength=NUM_LEVELS).astype(np.float64)
     weights = (len(labels) / (NUM_LEVELS * np.maximum(counts, 1.0))) ** power
     return torch.tensor(weights, dtype=torch.float32)
+
+
+def _tune_logit_bias(
+    log_proba: np.ndarray, y_true: np.ndarray, grid: Sequence[float], min_gain: float
+) -> tuple[list[float], float, float]:
+    """Offsets ``[0, b1, b2]`` maximising macro-F1 of ``argmax(log_proba + offsets)``."""
+
+    def _f1(offsets: np.ndarray) -> float:
+        pred = (log_proba + offsets).argmax(axis=1)
+        return float(f1_score(y_true, pred, labels=list(LEVELS), average="macro", zero_division=0))
+
+    base = _f1(np.zeros(NUM_LEVELS))
+    best, best_f1 = [0.0, 0.0, 0.0], base
+    candidates = sorted(((float(b1), float(b2)) for b1 in grid for b2 in grid), key=lambda b: (abs(b[0]) + abs(b[1]), b))
+    for b1, b2 in candidates:
+        f1 = _f1(np.array([0.0, b1, b2]))
+        if f1 > best_f1 + 1e-12:
+            best, best_f1 = [0.0, b1, b2], f1
+    if best_f1 < base + float(min_gain):
+        return [0.0, 0.0, 0.0], base, base
+    return best, base, best_f1
 
 
 def _check_pairs(df: pd.DataFrame, mechanisms: Sequence[str], name: str) -> None:
@@ -749,9 +802,28 @@ def train_epitome_scorer(
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
+    bias_report: dict[str, Any] = {}
+    if p["tune_logit_bias"]:
+        proba = scorer.predict_proba(
+            val_df["seeker_post"].tolist(), val_df["response_post"].tolist(), apply_logit_bias=False
+        )
+        for m in mechanisms:
+            offsets, before, after = _tune_logit_bias(
+                np.log(np.clip(proba[m], 1e-12, None)),
+                val_df[f"level_{m}"].to_numpy(dtype=np.int64),
+                p["logit_bias_grid"],
+                float(p["logit_bias_min_gain"]),
+            )
+            scorer.config["logit_bias"][m] = offsets
+            bias_report[m] = {"offsets": offsets, "val_macro_f1_before": before, "val_macro_f1_after": after}
+        logger.info("Tuned logit offsets on validation: %s", bias_report)
+        best_val = scorer.evaluate_frame(val_df)
     metrics = {
         "val": best_val,
-        "val_macro_f1_mean": best_score,
+        "val_macro_f1_mean": float(np.mean([best_val[m]["macro_f1"] for m in mechanisms]))
+        if best_val
+        else best_score,
+        "logit_bias": bias_report,
         "best_epoch": best_epoch,
         "epochs_run": len(history),
         "train_seconds": train_seconds,

@@ -29,15 +29,15 @@ def conversations_dataset(conversations: pd.DataFrame, split: str, limit: int | 
     return Dataset.from_list([{"messages": as_turns(messages)} for messages in rows["messages"]])
 
 
-def train_sft(
+def build_sft_trainer(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
     conversations: pd.DataFrame,
     params: Mapping[str, Any],
     seed: int,
     output_dir: Path,
-) -> tuple[Any, dict[str, float]]:
-    """Attach a fresh LoRA adapter and train it; returns the PEFT model and final metrics."""
+) -> SFTTrainer:
+    """An SFT trainer over a fresh LoRA adapter, with the loss masked to assistant turns."""
     validate_lora(params["lora"], "sft")
     train = conversations_dataset(conversations, params["train_split"], params.get("max_train_conversations"), seed)
     evaluation = conversations_dataset(conversations, params["eval_split"], params.get("max_eval_conversations"), seed)
@@ -53,12 +53,25 @@ def train_sft(
     counts = count_parameters(peft_model)
     logger.info("SFT: %d train / %d eval conversations, %d trainable of %d parameters",
                 len(train), len(evaluation), counts["trainable"], counts["total"])
-    trainer = SFTTrainer(
+    return SFTTrainer(
         model=peft_model, args=config, train_dataset=train, eval_dataset=evaluation if len(evaluation) else None,
         processing_class=tokenizer, callbacks=[MlflowStepMetrics("sft")],
     )
+
+
+def train_sft(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    conversations: pd.DataFrame,
+    params: Mapping[str, Any],
+    seed: int,
+    output_dir: Path,
+) -> tuple[Any, dict[str, float]]:
+    """Attach a fresh LoRA adapter and train it; returns the PEFT model and final metrics."""
+    trainer = build_sft_trainer(model, tokenizer, conversations, params, seed, output_dir)
     result = trainer.train()
-    metrics = {"train_loss": float(result.training_loss), "trainable_parameters": counts["trainable"]}
-    if len(evaluation):
+    metrics = {"train_loss": float(result.training_loss),
+               "trainable_parameters": sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)}
+    if trainer.eval_dataset is not None:
         metrics.update({k: float(v) for k, v in trainer.evaluate().items() if isinstance(v, (int, float))})
     return trainer.model, metrics
