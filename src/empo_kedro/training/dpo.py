@@ -108,7 +108,7 @@ def train_dpo(
     params: Mapping[str, Any],
     seed: int,
     output_dir: Path,
-) -> tuple[Any, dict[str, float]]:
+) -> tuple[Any, dict[str, float], list[dict]]:
     """Train the DPO adapter; returns the PEFT model and metrics incl. the held-out implicit reward margin."""
     train_pairs = epoch_ordered_pairs(pairs, params["train_split"], int(params["epochs"]), params.get("max_train_prompts"), seed)
     eval_pairs = heldout_pairs(pairs, params["eval_split"], params.get("max_eval_pairs"), seed)
@@ -118,4 +118,4 @@ def train_dpo(
     if len(eval_pairs):
         heldout = trainer.evaluate(metric_key_prefix="heldout")
         metrics.update({k: float(v) for k, v in heldout.items() if isinstance(v, (int, float))})
-    return trainer.model, metrics
+    return trainer.model, metrics, trainer.state.log_history

@@ -66,7 +66,7 @@ def train_sft(
     params: Mapping[str, Any],
     seed: int,
     output_dir: Path,
-) -> tuple[Any, dict[str, float]]:
+) -> tuple[Any, dict[str, float], list[dict]]:
     """Attach a fresh LoRA adapter and train it; returns the PEFT model and final metrics."""
     trainer = build_sft_trainer(model, tokenizer, conversations, params, seed, output_dir)
     result = trainer.train()
@@ -74,4 +74,4 @@ def train_sft(
                "trainable_parameters": sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)}
     if trainer.eval_dataset is not None:
         metrics.update({k: float(v) for k, v in trainer.evaluate().items() if isinstance(v, (int, float))})
-    return trainer.model, metrics
+    return trainer.model, metrics, trainer.state.log_history

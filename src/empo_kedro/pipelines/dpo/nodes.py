@@ -27,12 +27,13 @@ def train_dpo_adapter(
     parents = [*sft_adapter.merged_parents, sft_adapter.path]
     sft_model = load_adapted_model(base_model.path, base_model_params, merged_parents=parents)
     params = {**dpo_params, "device": base_model_params.get("device", "auto")}
-    peft_model, metrics = train_dpo(sft_model, tokenizer, preference_pairs, params, seed, Path(dpo_params["output_dir"]))
+    peft_model, metrics, log_history = train_dpo(sft_model, tokenizer, preference_pairs, params, seed, Path(dpo_params["output_dir"]))
     metadata = {
         "kind": "dpo",
         "base_model": str(base_model.path),
         "base_model_fingerprint": base_model.provenance.get("fingerprint"),
         "merged_parents": [str(p) for p in parents],
         "metrics": metrics,
+        "log_history": log_history,
     }
     return TrainedAdapter(model=peft_model, tokenizer=tokenizer, metadata=metadata), as_mlflow_metrics(metrics)

@@ -32,12 +32,13 @@ def train_sft_adapter(
     tokenizer = ensure_generation_markers(load_tokenizer(base_model.path, base_model_params.get("trust_remote_code", False)))
     model = load_causal_lm(base_model.path, base_model_params)
     params = {**sft_params, "device": base_model_params.get("device", "auto")}
-    peft_model, metrics = train_sft(model, tokenizer, sft_conversations, params, seed, Path(sft_params["output_dir"]))
+    peft_model, metrics, log_history = train_sft(model, tokenizer, sft_conversations, params, seed, Path(sft_params["output_dir"]))
     metadata = {
         "kind": "sft",
         "base_model": str(base_model.path),
         "base_model_fingerprint": base_model.provenance.get("fingerprint"),
         "merged_parents": [],
         "metrics": metrics,
+        "log_history": log_history,
     }
     return TrainedAdapter(model=peft_model, tokenizer=tokenizer, metadata=metadata), as_mlflow_metrics(metrics)

@@ -1,0 +1,64 @@
+"""Evaluation prompts from the ED test split and batched, seeded generation of replies."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+from transformers import PreTrainedTokenizerBase
+
+from empo_kedro.data.dialogues import SYSTEM, USER, as_turns, listener_turn_indices
+
+logger = logging.getLogger(__name__)
+
+
+def select_eval_prompts(dialogues: pd.DataFrame, split: str, n_prompts: int | None, system_prompt: str,
+                        seed: int) -> pd.DataFrame:
+    """One prompt per dialogue of a split: the history up to its last listener turn, which is the reference."""
+    rows = []
+    for row in dialogues.loc[dialogues["split"] == split].sort_values("conv_id").itertuples(index=False):
+        turns = as_turns(row.turns)
+        listener = listener_turn_indices(turns)
+        if not listener:
+            continue
+        index = listener[-1]
+        history = turns[:index]
+        rows.append({
+            "conv_id": row.conv_id,
+            "emotion": row.emotion,
+            "prompt": ([{"role": SYSTEM, "content": system_prompt}] if system_prompt else []) + history,
+            "context": next(t["content"] for t in reversed(history) if t["role"] == USER),
+            "reference": turns[index]["content"],
+        })
+    prompts = pd.DataFrame(rows)
+    if prompts.empty:
+        raise ValueError(f"No evaluation prompts in split '{split}'")
+    if n_prompts is not None and len(prompts) > n_prompts:
+        prompts = prompts.sample(n=n_prompts, random_state=seed).sort_values("conv_id")
+    return prompts.reset_index(drop=True)
+
+
+@torch.no_grad()
+def generate_replies(model: Any, tokenizer: PreTrainedTokenizerBase, prompts: Sequence[list[dict]],
+                     generation: Mapping[str, Any], batch_size: int, seed: int, desc: str = "generate") -> list[str]:
+    """Left-padded batches, KV cache on, decoding settings from parameters; prompts sorted by length to pad less."""
+    tokenizer.padding_side = "left"
+    texts = [tokenizer.apply_chat_template(as_turns(p), tokenize=False, add_generation_prompt=True) for p in prompts]
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    replies: list[str] = [""] * len(texts)
+    device = next(model.parameters()).device
+    torch.manual_seed(seed)
+    for start in tqdm(range(0, len(order), batch_size), desc=desc, unit="batch"):
+        batch_ids = order[start:start + batch_size]
+        encoded = tokenizer([texts[i] for i in batch_ids], return_tensors="pt", padding=True,
+                            add_special_tokens=False).to(device)
+        output = model.generate(**encoded, **dict(generation), use_cache=True,
+                                pad_token_id=tokenizer.pad_token_id)
+        new_tokens = output[:, encoded["input_ids"].shape[1]:]
+        for i, tokens in zip(batch_ids, new_tokens):
+            replies[i] = tokenizer.decode(tokens, skip_special_tokens=True).strip()
+    return replies

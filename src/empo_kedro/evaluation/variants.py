@@ -1,0 +1,48 @@
+"""Base, SFT and DPO from one copy of the base weights, by switching LoRA adapters.
+
+The DPO adapter was trained on the SFT-merged weights. LoRA deltas add up, so base + SFT delta + DPO delta (both
+adapters active, unmerged) is the DPO model up to float rounding, and "adapters disabled" is the base model. This
+lets evaluation compare all three (and compute KL to the base) without ever holding two models in memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from peft import PeftModel
+
+from empo_kedro.training.modeling import load_causal_lm
+
+BASE, SFT, DPO = "base", "sft", "dpo"
+VARIANTS = (BASE, SFT, DPO)
+
+
+class VariantModel:
+    """One base model with the SFT and DPO adapters loaded side by side; ``use(variant)`` selects one."""
+
+    def __init__(self, base_path: Path | str, sft_adapter: Path | str, dpo_adapter: Path | str | None,
+                 model_params: Mapping[str, Any]) -> None:
+        base = load_causal_lm(base_path, model_params)
+        self.model = PeftModel.from_pretrained(base, str(sft_adapter), adapter_name=SFT)
+        self.variants = [BASE, SFT]
+        if dpo_adapter is not None:
+            self.model.load_adapter(str(dpo_adapter), adapter_name=DPO)
+            self.variants.append(DPO)
+        self.model.eval()
+
+    @contextlib.contextmanager
+    def use(self, variant: str) -> Iterator[Any]:
+        """Yield the model acting as ``variant`` (the same object, with the right adapters switched on)."""
+        if variant not in self.variants:
+            raise ValueError(f"Unknown model variant '{variant}': expected one of {self.variants}")
+        if variant == BASE:
+            with self.model.disable_adapter():
+                yield self.model
+            return
+        self.model.base_model.set_adapter([SFT] if variant == SFT else [SFT, DPO])
+        for parameter in self.model.parameters():
+            parameter.requires_grad_(False)
+        yield self.model

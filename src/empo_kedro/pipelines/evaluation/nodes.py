@@ -1,0 +1,158 @@
+"""Nodes of the evaluation pipeline: generate with base/SFT/DPO, score, measure retention, compare."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import torch
+
+from empo_kedro.data.epitome import split_pairs
+from empo_kedro.evaluation.comparison import (
+    bootstrap_differences,
+    comparison_table,
+    plot_metrics,
+    plot_training_curves,
+)
+from empo_kedro.evaluation.empathy_metrics import per_prompt_squared_gaps
+from empo_kedro.evaluation.epitome_scorer import EpitomeScorer, train_epitome_scorer
+from empo_kedro.evaluation.generation import generate_replies, select_eval_prompts
+from empo_kedro.evaluation.mmlu import parse_shipped_mmlu, run_mmlu
+from empo_kedro.evaluation.retention import mean_token_kl_in_context
+from empo_kedro.evaluation.text_metrics import bertscore, response_length_words
+from empo_kedro.evaluation.variants import BASE, VariantModel
+from empo_kedro.io.model_datasets import AdapterHandle, LocalModel
+from empo_kedro.tracking.variant_runs import log_variant_runs
+from empo_kedro.training.modeling import load_tokenizer
+
+logger = logging.getLogger(__name__)
+
+MECHANISMS = ("ER", "IP", "EX")
+# Held-out figures of the original EPITOME classifiers (RoBERTa bi-encoder), from ../shared/data/README.md.
+PUBLISHED_EPITOME = {"ER": {"accuracy": 0.79, "macro_f1": 0.74}, "IP": {"accuracy": 0.84, "macro_f1": 0.63},
+                     "EX": {"accuracy": 0.93, "macro_f1": 0.73}}
+
+
+def make_eval_prompts(dialogues: pd.DataFrame, params: dict, system_prompt: str, seed: int) -> pd.DataFrame:
+    return select_eval_prompts(dialogues, params["split"], params.get("n_prompts"), system_prompt, seed)
+
+
+def _variants(base_model: LocalModel, sft_adapter: AdapterHandle, dpo_adapter: AdapterHandle,
+              model_params: dict) -> VariantModel:
+    return VariantModel(base_model.path, sft_adapter.path, dpo_adapter.path, model_params)
+
+
+def generate_variant_replies(base_model: LocalModel, sft_adapter: AdapterHandle, dpo_adapter: AdapterHandle,
+                             eval_prompts: pd.DataFrame, model_params: dict, params: dict, seed: int) -> pd.DataFrame:
+    """The same prompts and decoding settings for base, SFT and DPO."""
+    models = _variants(base_model, sft_adapter, dpo_adapter, model_params)
+    tokenizer = load_tokenizer(sft_adapter.path)
+    frames = []
+    for variant in models.variants:
+        with models.use(variant) as model:
+            replies = generate_replies(model, tokenizer, eval_prompts["prompt"].tolist(), params["generation"],
+                                       params["batch_size"], seed, desc=f"generate ({variant})")
+        frame = eval_prompts.copy()
+        frame["variant"], frame["response"] = variant, replies
+        frames.append(frame)
+        logger.info("Generated %d replies with %s", len(replies), variant)
+    return pd.concat(frames, ignore_index=True)
+
+
+def train_epitome(epitome_pairs: pd.DataFrame, params: dict, seed: int) -> tuple[EpitomeScorer, dict]:
+    """Train the ER/IP/EX scorer; report held-out accuracy and macro-F1 beside the published figures."""
+    train, val, test = split_pairs(epitome_pairs, params["val_fraction"], params["test_fraction"], seed,
+                                   group_column=params.get("group_column"))
+    scorer, training_metrics = train_epitome_scorer(train, params.get("encoder"), params["scorer"], seed, val_df=val)
+    heldout = scorer.evaluate_frame(test) if len(test) else {}
+    report = {
+        "n_pairs": {"train": len(train), "val": len(val), "test": len(test)},
+        "heldout_test": {m: {k: v for k, v in heldout.get(m, {}).items() if k in ("accuracy", "macro_f1")}
+                         for m in heldout},
+        "published": PUBLISHED_EPITOME,
+        "training": {k: v for k, v in training_metrics.items() if isinstance(v, (int, float, str))},
+    }
+    logger.info("EPITOME scorer held-out: %s (published: %s)", report["heldout_test"], PUBLISHED_EPITOME)
+    return scorer, report
+
+
+def epitome_metrics(report: dict) -> dict:
+    """The held-out scorer figures as MLflow metrics."""
+    return {f"{m}_{k}": {"value": float(v), "step": 0}
+            for m, values in report["heldout_test"].items() for k, v in values.items()}
+
+
+def score_replies(generations: pd.DataFrame, scorer: EpitomeScorer, params: dict) -> pd.DataFrame:
+    """Per prompt and variant: EPITOME levels and squared gaps, BERTScore against the reference, length."""
+    scores = generations.drop(columns=["prompt"]).copy()
+    reference_levels = scorer.predict(scores["context"].tolist(), scores["reference"].tolist(),
+                                      params["epitome"]["batch_size"])
+    generated_levels = scorer.predict(scores["context"].tolist(), scores["response"].tolist(),
+                                      params["epitome"]["batch_size"])
+    gaps = per_prompt_squared_gaps(generated_levels, reference_levels)
+    for m in MECHANISMS:
+        scores[f"diff_{m}"] = gaps[f"sq_gap_{m}"].to_numpy()
+        scores[f"level_{m}"] = gaps[f"level_{m}_generated"].to_numpy()
+        scores[f"level_{m}_reference"] = gaps[f"level_{m}_reference"].to_numpy()
+    scores["diff_mean"] = scores[[f"diff_{m}" for m in MECHANISMS]].mean(axis=1)
+    bert = bertscore(scores["response"].tolist(), scores["reference"].tolist(), params["bertscore"].get("encoder"),
+                     params["bertscore"]["num_layers"], params["bertscore"]["batch_size"])
+    scores["bertscore_precision"], scores["bertscore_recall"], scores["bertscore_f1"] = bert["P"], bert["R"], bert["F1"]
+    scores["bertscore_backbone"] = f"{bert['backbone']} (layer {bert['num_layers']})"
+    scores["length_words"] = response_length_words(scores["response"].tolist())
+    return scores
+
+
+def measure_retention(base_model: LocalModel, sft_adapter: AdapterHandle, dpo_adapter: AdapterHandle,
+                      model_params: dict, params: dict, seed: int) -> tuple[dict, dict]:
+    """MMLU accuracy (lm-eval) and mean per-token KL to the base on general, non-ED texts, per variant."""
+    models = _variants(base_model, sft_adapter, dpo_adapter, model_params)
+    tokenizer = load_tokenizer(sft_adapter.path)
+    questions, malformed = parse_shipped_mmlu()
+    logger.info("MMLU: %d shipped questions parsed, %d malformed (counted, not scored): %s",
+                len(questions), len(malformed), malformed)
+    rng = np.random.default_rng(seed)
+    kl_items = [questions[i] for i in rng.permutation(len(questions))[: params["kl"]["n_texts"]]]
+    kl_texts = [q["question"] + "\n" + "\n".join(q["choices"]) for q in kl_items]
+    summary: dict[str, dict] = {}
+    items: dict[str, dict[str, list]] = {"mmlu_correct": {}, "kl_to_base": {}}
+    for variant in models.variants:
+        with models.use(variant) as model:
+            mmlu = run_mmlu(model=model, tokenizer=tokenizer, **params["mmlu"], seed=seed)
+            correct = [float(row["correct"]) for row in mmlu["per_question"]]
+            if variant == BASE:
+                kl = {"kl_mean": 0.0, "kl_per_text": np.zeros(len(kl_texts))}
+            else:
+                kl = mean_token_kl_in_context(model, models.model.disable_adapter, tokenizer, kl_texts,
+                                              params["kl"]["batch_size"], params["kl"]["max_length"])
+        summary[variant] = {"mmlu_accuracy": float(mmlu["accuracy"]), "mmlu_questions": int(mmlu["n_questions"]),
+                            "mmlu_malformed": len(malformed), "kl_to_base": float(kl["kl_mean"])}
+        items["mmlu_correct"][variant] = correct
+        items["kl_to_base"][variant] = [float(x) for x in np.nan_to_num(kl["kl_per_text"])]
+        logger.info("Retention of %s: %s", variant, summary[variant])
+    return summary, items
+
+
+def compare_variants(scores: pd.DataFrame, retention: dict, retention_items: dict, dpo_adapter: AdapterHandle,
+                     params: dict, seed: int):
+    """The comparison table (CSV and Markdown), bootstrap CIs, plots, and one nested MLflow run per variant."""
+    orders = params["distinct_orders"]
+    table = comparison_table(scores, retention, orders)
+    per_item = {metric: {v: np.asarray(x) for v, x in per_variant.items()}
+                for metric, per_variant in retention_items.items()}
+    cis = bootstrap_differences(scores, per_item, orders, params["bootstrap"]["n_resamples"],
+                                params["bootstrap"]["confidence"], seed)
+    backbone = scores["bertscore_backbone"].iloc[0]
+    markdown = (
+        "# Base vs SFT vs DPO\n\n" + table.round(4).to_markdown() +
+        f"\n\nBERTScore backbone: {backbone}; not comparable with scores from other backbones.\n"
+        "diff_* = mean squared gap between the EPITOME level of the generated and the true reply (lower is better).\n"
+        "\n## Bootstrap 95% CIs of the differences\n\n" + cis.round(4).to_markdown(index=False) + "\n"
+    )
+    metrics_plot = plot_metrics(table, ["diff_ER", "diff_IP", "diff_EX", "diff_mean", "bertscore_f1",
+                                        "mmlu_accuracy", "kl_to_base"], "Base vs SFT vs DPO")
+    curves = plot_training_curves(dpo_adapter.metadata.get("log_history", []),
+                                  ["loss", "rewards/margins", "rewards/accuracies"], "DPO training")
+    log_variant_runs(table, {"backbone": backbone})
+    return table.reset_index(), markdown, cis, metrics_plot, curves

@@ -1,0 +1,22 @@
+"""One nested MLflow run per model variant, with the same metric names, so the MLflow UI compares them."""
+
+from __future__ import annotations
+
+import math
+
+import mlflow
+import pandas as pd
+
+
+def log_variant_runs(table: pd.DataFrame, tags: dict[str, str]) -> list[str]:
+    """Log each row of the comparison table as a nested run named after its variant; returns the run ids."""
+    if mlflow.active_run() is None:
+        return []
+    run_ids = []
+    for variant, row in table.iterrows():
+        with mlflow.start_run(run_name=f"eval-{variant}", nested=True) as run:
+            mlflow.set_tags({**tags, "variant": str(variant)})
+            mlflow.log_metrics({f"eval/{k}": float(v) for k, v in row.items()
+                                if isinstance(v, (int, float)) and not math.isnan(float(v))})
+            run_ids.append(run.info.run_id)
+    return run_ids

@@ -1,0 +1,49 @@
+"""The sft and dpo pipelines through Kedro: the missing-upstream error, and one end-to-end run on SmolLM2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mlflow
+import pytest
+
+from empo_kedro.run_checks import MissingUpstreamError
+from tests.conftest import run_kedro
+
+# A few steps on a few conversations: the real model, the real pipeline, minutes not hours.
+QUICK_TRAINING = {
+    "sft": {"max_train_conversations": 16, "max_eval_conversations": 8, "training": {"max_steps": 2}},
+    "dpo": {"max_train_prompts": 8, "max_eval_pairs": 8, "training": {"max_steps": 2, "learning_rate": 5e-4}},
+}
+
+
+def test_dpo_without_an_sft_adapter_says_which_pipeline_to_run_first(kedro_project: Path):
+    with pytest.raises(MissingUpstreamError, match=r"'sft_adapter'.*kedro run --pipeline=sft"):
+        run_kedro(kedro_project, pipeline="dpo")
+    assert not (kedro_project / "data" / "06_models" / "dpo").exists()
+
+
+@pytest.mark.slow
+def test_data_sft_dpo_end_to_end_on_the_embedded_model(kedro_project_with_base_model: Path):
+    project = kedro_project_with_base_model
+    for pipeline in ("data_engineering", "sft", "dpo"):
+        run_kedro(project, pipeline=pipeline, runtime_params=QUICK_TRAINING)
+
+    models = project / "data" / "06_models"
+    sft_weights = (models / "sft" / "adapter_model.safetensors").read_bytes()
+    assert sft_weights != (models / "dpo" / "adapter_model.safetensors").read_bytes()
+    assert json.loads((models / "dpo" / "empo_adapter.json").read_text())["merged_parents"] == [str(models / "sft")]
+
+    client = mlflow.MlflowClient()
+    runs = {r.data.tags["pipeline"]: r for r in client.search_runs(
+        [client.get_experiment_by_name("empo_kedro").experiment_id])}
+    assert set(runs) == {"data_engineering", "sft", "dpo"}
+    dpo_run = runs["dpo"]
+    assert dpo_run.data.params["dpo.training.beta"] == "0.05"
+    assert dpo_run.data.tags["strategy"] == "plutchik_extended"
+    assert len(client.get_metric_history(dpo_run.info.run_id, "dpo/loss")) == 2
+    assert len(client.get_metric_history(runs["sft"].info.run_id, "sft/loss")) == 2
+    assert "dpo_final.eval_rewards/margins" in dpo_run.data.metrics
+    artifacts = {a.path for a in client.list_artifacts(dpo_run.info.run_id, "adapters/dpo")}
+    assert "adapters/dpo/adapter_model.safetensors" in artifacts
