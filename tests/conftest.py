@@ -34,6 +34,7 @@ def kedro_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     project = tmp_path / "project"
     project.mkdir()
     shutil.copy(REPO_ROOT / "pyproject.toml", project)
+    shutil.copy(REPO_ROOT / ".telemetry", project)  # consent: false, so no run tries to phone home
     (project / "src").mkdir()  # the package itself is installed; Kedro only checks the folder exists
     shutil.copytree(REPO_ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("credentials*"))
     (project / "conf" / "local").mkdir(exist_ok=True)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
+import sys
 
 from kedro.framework.hooks import hook_impl
 
 import empo_kedro.pipelines
+from empo_kedro.errors import UserFacingError, find_user_facing
 
 
-class MissingUpstreamError(RuntimeError):
+class MissingUpstreamError(UserFacingError, RuntimeError):
     """A pipeline was started before the pipeline that produces its inputs."""
 
 
@@ -40,3 +43,30 @@ class MissingInputsCheck:
                 missing.append(f"'{name}' ({catalog.get(name)._describe()}): {hint}")
         if missing:
             raise MissingUpstreamError("Missing inputs, nothing was run:\n  " + "\n  ".join(missing))
+
+
+def install_concise_excepthook() -> None:
+    """Show a user-facing error (bad file, bad parameter, missing upstream) as its message, not a traceback.
+
+    Set ``EMPO_TRACEBACK=1`` to see the full traceback. Other errors keep Kedro's rich traceback.
+    """
+    previous = sys.excepthook
+    if getattr(previous, "_empo_concise", False):
+        return
+
+    def concise(exc_type, exc, tb):
+        error = find_user_facing(exc)
+        if error is None or os.environ.get("EMPO_TRACEBACK"):
+            return previous(exc_type, exc, tb)
+        sys.stderr.write(f"\nError: {error}\n(set EMPO_TRACEBACK=1 for the full traceback)\n")
+
+    concise._empo_concise = True  # type: ignore[attr-defined]
+    sys.excepthook = concise
+
+
+class ConciseErrors:
+    """Installs :func:`install_concise_excepthook` once Kedro has set up its own (rich) traceback handler."""
+
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        install_concise_excepthook()

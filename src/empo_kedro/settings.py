@@ -4,11 +4,11 @@ kedro-mlflow registers its own hooks through its entry point; ours only add what
 (a fail-fast reachability check of the tracking server, run names and tags).
 """
 
-from empo_kedro.run_checks import MissingInputsCheck
+from empo_kedro.run_checks import ConciseErrors, MissingInputsCheck
 from empo_kedro.tracking.hooks import EmpoTrackingHooks
 from empo_kedro.tracking.uri import resolve_tracking_uri
 
-HOOKS = (MissingInputsCheck(), EmpoTrackingHooks())
+HOOKS = (ConciseErrors(), MissingInputsCheck(), EmpoTrackingHooks())
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

@@ -336,3 +336,31 @@ def test_real_minilm_on_shared_data_predicts_valid_levels(shared_epitome_dir, tm
     pred2 = loaded.predict(sample["seeker_post"].tolist(), sample["response_post"].tolist(), batch_size=8)
     for m in pred:
         np.testing.assert_array_equal(pred[m], pred2[m])
+
+
+def test_tune_logit_bias_recovers_rare_class():
+    # class 1 is never the argmax without an offset, although it is the second choice for its rows
+    y = np.array([0] * 10 + [1] * 4 + [2] * 6)
+    logp = np.log(np.array([[0.8, 0.1, 0.1]] * 10 + [[0.5, 0.4, 0.1]] * 4 + [[0.2, 0.1, 0.7]] * 6))
+    offsets, before, after = es._tune_logit_bias(logp, y, [-1.0, 0.0, 0.5, 1.0], min_gain=0.01)
+    assert offsets == [0.0, 0.5, 0.0]  # smallest offset that makes the level-1 rows level 1
+    assert after == pytest.approx(1.0) and before < after
+    same, b, a = es._tune_logit_bias(logp, y, [0.0, 0.5], min_gain=0.5)  # gain below threshold
+    assert same == [0.0, 0.0, 0.0] and a == b
+
+
+def test_tuned_logit_bias_is_saved_and_applied(tiny_pairs, tiny_encoder_dir, tiny_params, tmp_path):
+    scorer, metrics = train_epitome_scorer(
+        tiny_pairs, tiny_encoder_dir, {**tiny_params, "tune_logit_bias": True, "logit_bias_min_gain": 0.0}, seed=2
+    )
+    assert set(metrics["logit_bias"]) == {"ER", "IP", "EX"}
+    scorer.config["logit_bias"]["ER"] = [0.0, 0.0, 50.0]  # force level 2 everywhere
+    seekers, responses = tiny_pairs["seeker_post"].tolist(), tiny_pairs["response_post"].tolist()
+    assert (scorer.predict(seekers, responses)["ER"] == 2).all()
+    loaded = EpitomeScorer.load(scorer.save(tmp_path / "biased"))
+    assert loaded.config["logit_bias"]["ER"] == [0.0, 0.0, 50.0]
+    assert (loaded.predict(seekers, responses)["ER"] == 2).all()
+    raw = loaded.predict_proba(seekers, responses, apply_logit_bias=False)["ER"]
+    np.testing.assert_array_equal(
+        loaded.predict(seekers, responses, apply_logit_bias=False)["ER"], raw.argmax(1)
+    )

@@ -8,6 +8,8 @@ with file and line number; structural problems (wrong header, nothing usable) st
 
 from __future__ import annotations
 
+from empo_kedro.errors import UserFacingError
+
 import logging
 import re
 from collections import Counter
@@ -28,7 +30,7 @@ UTTERANCE_COLUMNS = ["conv_id", "utterance_idx", "emotion", "situation", "speake
                      "source_file", "source_line"]
 
 
-class EdFormatError(ValueError):
+class EdFormatError(UserFacingError, ValueError):
     """The ED file cannot be used at all (wrong header, no usable rows)."""
 
 

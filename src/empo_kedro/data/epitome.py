@@ -24,12 +24,19 @@ shuffle (optionally keeping all pairs of one seeker post on the same side).
 
 from __future__ import annotations
 
+from empo_kedro.errors import UserFacingError
+
 import csv
 import logging
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+
+
+class EpitomeFormatError(UserFacingError, ValueError):
+    """An EPITOME file cannot be used (missing, empty, wrong header, bad level)."""
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +74,7 @@ def _parse_level(raw: str, file: Path, line: int) -> int:
     except ValueError:
         value = float("nan")
     if not np.isfinite(value) or value != int(value) or int(value) not in VALID_LEVELS:
-        raise ValueError(
+        raise EpitomeFormatError(
             f"{file}: line {line}, field 'level': invalid level {raw!r} "
             f"(expected one of {sorted(VALID_LEVELS)})"
         )
@@ -89,16 +96,16 @@ def read_epitome_file(file: Path | str) -> pd.DataFrame:
     """
     file = Path(file)
     if not file.is_file():
-        raise FileNotFoundError(f"EPITOME file not found: {file}")
+        raise EpitomeFormatError(f"EPITOME file not found: {file}")
     with file.open(newline="", encoding="utf-8") as fh:
         reader = csv.reader(fh)
         try:
             header = next(reader)
         except StopIteration:
-            raise ValueError(f"{file}: file is empty (expected header {list(EPITOME_COLUMNS)})") from None
+            raise EpitomeFormatError(f"{file}: file is empty (expected header {list(EPITOME_COLUMNS)})") from None
         header = [h.strip().lstrip("\ufeff") for h in header]
         if tuple(header) != EPITOME_COLUMNS:
-            raise ValueError(
+            raise EpitomeFormatError(
                 f"{file}: wrong header; expected columns {list(EPITOME_COLUMNS)}, got {header}"
             )
         records: list[dict[str, object]] = []
@@ -110,24 +117,24 @@ def read_epitome_file(file: Path | str) -> pd.DataFrame:
             if not row or all(not cell.strip() for cell in row):
                 continue  # blank line
             if len(row) != len(EPITOME_COLUMNS):
-                raise ValueError(
+                raise EpitomeFormatError(
                     f"{file}: line {line}: expected {len(EPITOME_COLUMNS)} fields, got {len(row)}"
                 )
             rec = dict(zip(EPITOME_COLUMNS, row))
             for field in _REQUIRED_FIELDS:
                 if not rec[field].strip():
-                    raise ValueError(f"{file}: line {line}, field {field!r}: missing value")
+                    raise EpitomeFormatError(f"{file}: line {line}, field {field!r}: missing value")
             rec["level"] = _parse_level(rec["level"], file, line)
             rid = rec["id"]
             if rid in first_line_of_id:
-                raise ValueError(
+                raise EpitomeFormatError(
                     f"{file}: line {line}, field 'id': duplicated id {rid!r} "
                     f"(first seen on line {first_line_of_id[rid]})"
                 )
             first_line_of_id[rid] = line
             records.append(rec)
     if not records:
-        raise ValueError(f"{file}: file has a header but no data rows")
+        raise EpitomeFormatError(f"{file}: file has a header but no data rows")
     df = pd.DataFrame.from_records(records, columns=list(EPITOME_COLUMNS))
     df["level"] = df["level"].astype("int64")
     return df
@@ -159,7 +166,7 @@ def read_epitome_dir(
     path = Path(path)
     files = dict(DEFAULT_EPITOME_FILES if files is None else files)
     if not files:
-        raise ValueError("read_epitome_dir: `files` must name at least one mechanism file")
+        raise EpitomeFormatError("read_epitome_dir: `files` must name at least one mechanism file")
     frames = {key: read_epitome_file(path / name) for key, name in files.items()}
 
     id_sets = {key: set(df["id"]) for key, df in frames.items()}
@@ -182,7 +189,7 @@ def read_epitome_dir(
             details,
         )
     if not common:
-        raise ValueError(f"{path}: the EPITOME files share no ids; nothing to join ({list(files.values())})")
+        raise EpitomeFormatError(f"{path}: the EPITOME files share no ids; nothing to join ({list(files.values())})")
 
     keys = list(files)
     base = frames[keys[0]]
@@ -195,7 +202,7 @@ def read_epitome_dir(
                 differs = (df[field].to_numpy() != indexed[field].to_numpy())
                 if differs.any():
                     bad = list(out["id"][differs][:5])
-                    raise ValueError(
+                    raise EpitomeFormatError(
                         f"{path / files[key]}: field {field!r} differs from {files[keys[0]]} for "
                         f"{int(differs.sum())} ids (e.g. {bad}); the files do not describe the same pairs"
                     )
@@ -235,20 +242,20 @@ def split_pairs(
     """
     for name, frac in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
         if not 0.0 <= frac < 1.0:
-            raise ValueError(f"split_pairs: {name} must be in [0, 1), got {frac}")
+            raise EpitomeFormatError(f"split_pairs: {name} must be in [0, 1), got {frac}")
     if val_fraction + test_fraction >= 1.0:
-        raise ValueError(
+        raise EpitomeFormatError(
             f"split_pairs: val_fraction + test_fraction must be < 1, got {val_fraction + test_fraction}"
         )
     if len(df) == 0:
-        raise ValueError("split_pairs: cannot split an empty frame")
+        raise EpitomeFormatError("split_pairs: cannot split an empty frame")
 
     if group_column is None:
         units = np.arange(len(df))
         unit_of_row = units
     else:
         if group_column not in df.columns:
-            raise ValueError(f"split_pairs: group_column {group_column!r} not in columns {list(df.columns)}")
+            raise EpitomeFormatError(f"split_pairs: group_column {group_column!r} not in columns {list(df.columns)}")
         codes, uniques = pd.factorize(df[group_column], sort=True)
         units = np.arange(len(uniques))
         unit_of_row = codes
@@ -261,7 +268,7 @@ def split_pairs(
 
     n_test, n_val = _size(test_fraction), _size(val_fraction)
     if n_test + n_val >= n:
-        raise ValueError(
+        raise EpitomeFormatError(
             f"split_pairs: {n} rows/groups are too few for val_fraction={val_fraction}, "
             f"test_fraction={test_fraction} (no training rows left)"
         )

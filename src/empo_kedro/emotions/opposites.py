@@ -6,6 +6,8 @@ data (``parameters_emotions.yml``); this module only checks them and answers "wh
 
 from __future__ import annotations
 
+from empo_kedro.errors import UserFacingError
+
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -14,7 +16,7 @@ RANDOM_STRATEGY = "random"
 STRATEGIES = (*PLUTCHIK_STRATEGIES, RANDOM_STRATEGY)
 
 
-class EmotionMapError(ValueError):
+class EmotionMapError(UserFacingError, ValueError):
     """An opposite-emotion map is inconsistent (missing, self or asymmetric opposite, unknown label)."""
 
 

@@ -36,6 +36,7 @@ class EmpoTrackingHooks:
     def __init__(self) -> None:
         self._params: dict = {}
         self._catalog_config: dict = {}
+        self._run_id: str | None = None
 
     @hook_impl(tryfirst=True)
     def after_context_created(self, context) -> None:
@@ -49,6 +50,7 @@ class EmpoTrackingHooks:
     def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
         """Name the run after what it is and log the resolved configuration as artifacts."""
         run = mlflow.active_run()
+        self._run_id = run.info.run_id if run else None
         if run is None:  # tracking disabled for this pipeline
             return
         params = {**self._params, **(run_params.get("runtime_params") or {})}
@@ -63,3 +65,22 @@ class EmpoTrackingHooks:
             mlflow.set_tag("mlflow.runName", "-".join(part for part in name_parts if part))
         mlflow.log_dict(params, "config/parameters.json")
         mlflow.log_dict(self._catalog_config, "config/catalog.json")
+
+    @hook_impl(trylast=True)
+    def after_pipeline_run(self) -> None:
+        self._close_own_run()
+
+    @hook_impl(trylast=True)
+    def on_pipeline_error(self) -> None:
+        self._close_own_run()
+
+    def _close_own_run(self) -> None:
+        """Pop this run off MLflow's active-run stack once kedro-mlflow has finished it.
+
+        kedro-mlflow marks the run finished but can leave it on the stack, so a second ``KedroSession`` in the same
+        process (a notebook, a test, a sweep) would log into the old run.
+        """
+        while (active := mlflow.active_run()) is not None and active.info.run_id == self._run_id:
+            status = mlflow.MlflowClient().get_run(self._run_id).info.status
+            mlflow.end_run(status=status if status != "RUNNING" else "FINISHED")
+        self._run_id = None

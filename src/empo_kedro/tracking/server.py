@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from empo_kedro.errors import UserFacingError
+
 import urllib.error
 import urllib.request
 from urllib.parse import urlparse
@@ -9,7 +11,7 @@ from urllib.parse import urlparse
 HEALTH_TIMEOUT_S = 5.0
 
 
-class TrackingServerUnreachable(RuntimeError):
+class TrackingServerUnreachable(UserFacingError, RuntimeError):
     """The MLflow tracking server named by the configuration does not answer."""
 
 

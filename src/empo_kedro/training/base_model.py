@@ -20,6 +20,8 @@ has one, and ``padding_side="left"`` for batched generation.
 
 from __future__ import annotations
 
+from empo_kedro.errors import UserFacingError
+
 import contextlib
 import copy
 import dataclasses
@@ -73,15 +75,15 @@ CHATML_CHAT_TEMPLATE = (
 )
 
 
-class ModelIntegrityError(ValueError):
+class ModelIntegrityError(UserFacingError, ValueError):
     """A model folder is missing a file or a file's bytes differ from its recorded sha256."""
 
 
-class BaseModelProvisioningError(RuntimeError):
+class BaseModelProvisioningError(UserFacingError, RuntimeError):
     """The base model could not be obtained or converted (download, wheel content, loading)."""
 
 
-class UnsupportedChatTemplateError(ValueError):
+class UnsupportedChatTemplateError(UserFacingError, ValueError):
     """A chat template could not be given {% generation %} markers without changing what it renders."""
 
 

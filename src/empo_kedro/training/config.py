@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from empo_kedro.errors import UserFacingError
+
 import dataclasses
 from collections.abc import Mapping
 from typing import Any
@@ -9,7 +11,7 @@ from typing import Any
 import torch
 
 
-class TrainingConfigError(ValueError):
+class TrainingConfigError(UserFacingError, ValueError):
     """A training parameter is out of range or unknown."""
 
 
