@@ -41,14 +41,8 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
-#: SmolLM2-135M-Instruct's chat template (ChatML with a default system prompt),
-#: copied verbatim so prompt formatting in tests matches production.
-SMOLLM2_CHAT_TEMPLATE = (
-    "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
-    "{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}"
-    "{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}"
-    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
-)
+#: SmolLM2-135M-Instruct's chat template, the same string the project uses for the real model.
+from empo_kedro.training.base_model import SMOLLM2_CHAT_TEMPLATE  # noqa: E402
 
 UNK_TOKEN = "<|endoftext|>"
 BOS_TOKEN = "<|im_start|>"

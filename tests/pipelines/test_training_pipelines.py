@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import pytest
 
 from empo_kedro.run_checks import MissingUpstreamError
@@ -15,6 +16,13 @@ from tests.conftest import run_kedro
 QUICK_TRAINING = {
     "sft": {"max_train_conversations": 16, "max_eval_conversations": 8, "training": {"max_steps": 2}},
     "dpo": {"max_train_prompts": 8, "max_eval_pairs": 8, "training": {"max_steps": 2, "learning_rate": 5e-4}},
+    "evaluation": {
+        "n_prompts": 6,
+        "generation": {"max_new_tokens": 12},
+        "bootstrap": {"n_resamples": 200},
+        "epitome": {"scorer": {"epochs": 1}},
+        "retention": {"mmlu": {"limit": 3}, "kl": {"n_texts": 4}},
+    },
 }
 
 
@@ -27,7 +35,7 @@ def test_dpo_without_an_sft_adapter_says_which_pipeline_to_run_first(kedro_proje
 @pytest.mark.slow
 def test_data_sft_dpo_end_to_end_on_the_embedded_model(kedro_project_with_base_model: Path):
     project = kedro_project_with_base_model
-    for pipeline in ("data_engineering", "sft", "dpo"):
+    for pipeline in ("data_engineering", "sft", "dpo", "evaluation"):
         run_kedro(project, pipeline=pipeline, runtime_params=QUICK_TRAINING)
 
     models = project / "data" / "06_models"
@@ -36,9 +44,9 @@ def test_data_sft_dpo_end_to_end_on_the_embedded_model(kedro_project_with_base_m
     assert json.loads((models / "dpo" / "empo_adapter.json").read_text())["merged_parents"] == [str(models / "sft")]
 
     client = mlflow.MlflowClient()
-    runs = {r.data.tags["pipeline"]: r for r in client.search_runs(
-        [client.get_experiment_by_name("empo_kedro").experiment_id])}
-    assert set(runs) == {"data_engineering", "sft", "dpo"}
+    all_runs = client.search_runs([client.get_experiment_by_name("empo_kedro").experiment_id])
+    runs = {r.data.tags["pipeline"]: r for r in all_runs if "pipeline" in r.data.tags}
+    assert {"data_engineering", "sft", "dpo", "evaluation"} <= set(runs)
     dpo_run = runs["dpo"]
     assert dpo_run.data.params["dpo.training.beta"] == "0.05"
     assert dpo_run.data.tags["strategy"] == "plutchik_extended"
@@ -47,3 +55,14 @@ def test_data_sft_dpo_end_to_end_on_the_embedded_model(kedro_project_with_base_m
     assert "dpo_final.eval_rewards/margins" in dpo_run.data.metrics
     artifacts = {a.path for a in client.list_artifacts(dpo_run.info.run_id, "adapters/dpo")}
     assert "adapters/dpo/adapter_model.safetensors" in artifacts
+
+    # Evaluation: the table, the CIs, plots, and one nested run per variant with the same metric names.
+    reporting = project / "data" / "08_reporting"
+    table = pd.read_csv(reporting / "comparison.csv")
+    assert table["variant"].tolist() == ["base", "sft", "dpo"]
+    assert {"diff_mean", "bertscore_f1", "mmlu_accuracy", "kl_to_base", "distinct_2"} <= set(table.columns)
+    assert table.loc[table.variant == "base", "kl_to_base"].item() == 0
+    assert (reporting / "comparison.png").stat().st_size > 0 and (reporting / "comparison.md").is_file()
+    variant_runs = [r for r in all_runs if "variant" in r.data.tags]
+    assert sorted(r.data.tags["variant"] for r in variant_runs) == ["base", "dpo", "sft"]
+    assert len({frozenset(r.data.metrics) for r in variant_runs}) == 1

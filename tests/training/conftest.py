@@ -13,37 +13,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REPO_WHEEL_CACHE = REPO_ROOT / "data" / "06_models" / "wheels"
 
-TINY_SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-_TINY_CORPUS = [
-    "You are a helpful AI assistant named SmolLM, trained by Hugging Face",
-    "I failed my driving test today. I'm sorry, that sounds really disappointing.",
-    "Hello there, how are you feeling? I feel lonely and sad, but also a bit hopeful.",
-    "system user assistant caring listener short sentences acknowledge how they feel",
-]
-
-
 def build_tiny_tokenizer():
-    """A byte-level BPE tokenizer (lossless, with offsets) carrying SmolLM2's special tokens and chat template,
-    built offline in milliseconds."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
+    """The project's offline tiny tokenizer (tests/tiny_models.py), padding with EOS like the SmolLM2 GGUF one."""
+    from tests.tiny_models import EOS_TOKEN, make_tiny_tokenizer
 
-    from empo_kedro.training.base_model import SMOLLM2_CHAT_TEMPLATE
-
-    backend = Tokenizer(models.BPE())
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    backend.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=320, special_tokens=TINY_SPECIAL_TOKENS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    backend.train_from_iterator(_TINY_CORPUS * 4, trainer=trainer)
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend, bos_token="<|im_start|>", eos_token="<|im_end|>", unk_token="<|endoftext|>",
-        pad_token="<|im_end|>",  # like the SmolLM2 GGUF tokenizer: pads with EOS
-    )
-    tokenizer.chat_template = SMOLLM2_CHAT_TEMPLATE
-    return tokenizer
+    return make_tiny_tokenizer(pad_token=EOS_TOKEN)
 
 
 @pytest.fixture(scope="session")

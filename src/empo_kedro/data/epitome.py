@@ -88,11 +88,11 @@ def read_epitome_file(file: Path | str) -> pd.DataFrame:
     ``rationales`` as str, empty when absent).
 
     Raises:
-        FileNotFoundError: the file does not exist.
-        ValueError: empty file, wrong header (names the expected and actual columns),
-            a row with the wrong number of fields, an empty required field, a level not
-            in {0, 1, 2}, or a duplicated ``id``; row errors name the file, the
-            physical line number (1-based, header = line 1) and the field.
+        EpitomeFormatError: (a ``ValueError``) missing file, empty file, wrong header
+            (names the expected and actual columns), a row with the wrong number of
+            fields, an empty required field, a level not in {0, 1, 2}, or a duplicated
+            ``id``; row errors name the file, the physical line number (1-based,
+            header = line 1) and the field.
     """
     file = Path(file)
     if not file.is_file():

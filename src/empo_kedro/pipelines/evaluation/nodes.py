@@ -40,7 +40,8 @@ def make_eval_prompts(dialogues: pd.DataFrame, params: dict, system_prompt: str,
 
 def _variants(base_model: LocalModel, sft_adapter: AdapterHandle, dpo_adapter: AdapterHandle,
               model_params: dict) -> VariantModel:
-    return VariantModel(base_model.path, sft_adapter.path, dpo_adapter.path, model_params)
+    return VariantModel(base_model.path, sft_adapter.path, dpo_adapter.path, model_params,
+                        autocast_dtype=model_params.get("eval_autocast"))
 
 
 def generate_variant_replies(base_model: LocalModel, sft_adapter: AdapterHandle, dpo_adapter: AdapterHandle,
@@ -98,7 +99,8 @@ def score_replies(generations: pd.DataFrame, scorer: EpitomeScorer, params: dict
     scores["diff_mean"] = scores[[f"diff_{m}" for m in MECHANISMS]].mean(axis=1)
     bert = bertscore(scores["response"].tolist(), scores["reference"].tolist(), params["bertscore"].get("encoder"),
                      params["bertscore"]["num_layers"], params["bertscore"]["batch_size"])
-    scores["bertscore_precision"], scores["bertscore_recall"], scores["bertscore_f1"] = bert["P"], bert["R"], bert["F1"]
+    scores["bertscore_precision"], scores["bertscore_recall"] = bert["precision"], bert["recall"]
+    scores["bertscore_f1"] = bert["f1"]
     scores["bertscore_backbone"] = f"{bert['backbone']} (layer {bert['num_layers']})"
     scores["length_words"] = response_length_words(scores["response"].tolist())
     return scores
