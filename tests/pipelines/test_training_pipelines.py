@@ -66,3 +66,12 @@ def test_data_sft_dpo_end_to_end_on_the_embedded_model(kedro_project_with_base_m
     variant_runs = [r for r in all_runs if "variant" in r.data.tags]
     assert sorted(r.data.tags["variant"] for r in variant_runs) == ["base", "dpo", "sft"]
     assert len({frozenset(r.data.metrics) for r in variant_runs}) == 1
+
+
+def test_unreachable_tracking_server_fails_before_anything_runs(kedro_project: Path, monkeypatch):
+    from empo_kedro.tracking.server import TrackingServerUnreachable
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # discard port: nothing listens there
+    with pytest.raises(TrackingServerUnreachable, match="127.0.0.1:9 is unreachable"):
+        run_kedro(kedro_project, pipeline="data_engineering")
+    assert not (kedro_project / "data" / "02_intermediate" / "dialogues.parquet").exists()
