@@ -20,7 +20,7 @@ from empo_kedro.evaluation.epitome_scorer import (
     train_epitome_scorer,
 )
 
-from .conftest import EPITOME_HEADER, make_rows
+from .conftest import make_rows
 
 torch.set_num_threads(2)
 

@@ -8,8 +8,6 @@ with file and line number; structural problems (wrong header, nothing usable) st
 
 from __future__ import annotations
 
-from empo_kedro.errors import UserFacingError
-
 import logging
 import re
 from collections import Counter
@@ -18,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+
+from empo_kedro.errors import UserFacingError
 
 logger = logging.getLogger(__name__)
 

@@ -24,8 +24,6 @@ shuffle (optionally keeping all pairs of one seeker post on the same side).
 
 from __future__ import annotations
 
-from empo_kedro.errors import UserFacingError
-
 import csv
 import logging
 from pathlib import Path
@@ -33,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from empo_kedro.errors import UserFacingError
 
 
 class EpitomeFormatError(UserFacingError, ValueError):

@@ -6,10 +6,10 @@ data (``parameters_emotions.yml``); this module only checks them and answers "wh
 
 from __future__ import annotations
 
-from empo_kedro.errors import UserFacingError
-
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+from empo_kedro.errors import UserFacingError
 
 PLUTCHIK_STRATEGIES = ("plutchik_basic", "plutchik_extended")
 RANDOM_STRATEGY = "random"

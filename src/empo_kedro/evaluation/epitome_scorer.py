@@ -84,7 +84,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
 import torch
 from safetensors.torch import load_model, save_model
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score

@@ -53,6 +53,19 @@ class TrainedAdapter:
     metadata: dict
 
 
+def trained_adapter(kind: str, model: Any, tokenizer: Any, base_model: LocalModel, merged_parents: list,
+                    metrics: dict, log_history: list[dict]) -> TrainedAdapter:
+    """A trained adapter with the provenance every adapter folder records (base model, parents, metrics, curves)."""
+    return TrainedAdapter(model=model, tokenizer=tokenizer, metadata={
+        "kind": kind,
+        "base_model": str(base_model.path),
+        "base_model_fingerprint": base_model.provenance.get("fingerprint"),
+        "merged_parents": [str(p) for p in merged_parents],
+        "metrics": metrics,
+        "log_history": log_history,
+    })
+
+
 def replace_dir_atomically(build_dir: Path, target: Path) -> None:
     """Swap a fully written folder into place; the old one is removed only after the swap."""
     target.parent.mkdir(parents=True, exist_ok=True)

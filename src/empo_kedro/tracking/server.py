@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from empo_kedro.errors import UserFacingError
-
 import urllib.error
 import urllib.request
 from urllib.parse import urlparse
+
+from empo_kedro.errors import UserFacingError
 
 HEALTH_TIMEOUT_S = 5.0
 

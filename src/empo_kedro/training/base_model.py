@@ -20,8 +20,6 @@ has one, and ``padding_side="left"`` for batched generation.
 
 from __future__ import annotations
 
-from empo_kedro.errors import UserFacingError
-
 import contextlib
 import copy
 import dataclasses
@@ -42,6 +40,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
+
+from empo_kedro.errors import UserFacingError
 
 if TYPE_CHECKING:  # heavy imports stay lazy: the idempotent fast path must not import torch/transformers
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -642,7 +642,11 @@ def _tied_aliases(model: "PreTrainedModel") -> set[str]:
 
 
 def _find_cached_wheel(cache_dir: Path, name: str, version: str) -> Path | None:
-    from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+    from packaging.utils import (
+        InvalidWheelFilename,
+        canonicalize_name,
+        parse_wheel_filename,
+    )
 
     if not cache_dir.is_dir():
         return None

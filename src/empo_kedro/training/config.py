@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from empo_kedro.errors import UserFacingError
-
 import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 import torch
+
+from empo_kedro.errors import UserFacingError
 
 
 class TrainingConfigError(UserFacingError, ValueError):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from empo_kedro.io.model_datasets import AdapterHandle, LocalModel, TrainedAdapter
+from empo_kedro.io.model_datasets import AdapterHandle, LocalModel, TrainedAdapter, trained_adapter
 from empo_kedro.training.dpo import train_dpo
 from empo_kedro.training.metrics import as_mlflow_metrics
 from empo_kedro.training.modeling import load_adapted_model, load_tokenizer
@@ -28,12 +28,5 @@ def train_dpo_adapter(
     sft_model = load_adapted_model(base_model.path, base_model_params, merged_parents=parents)
     params = {**dpo_params, "device": base_model_params.get("device", "auto")}
     peft_model, metrics, log_history = train_dpo(sft_model, tokenizer, preference_pairs, params, seed, Path(dpo_params["output_dir"]))
-    metadata = {
-        "kind": "dpo",
-        "base_model": str(base_model.path),
-        "base_model_fingerprint": base_model.provenance.get("fingerprint"),
-        "merged_parents": [str(p) for p in parents],
-        "metrics": metrics,
-        "log_history": log_history,
-    }
-    return TrainedAdapter(model=peft_model, tokenizer=tokenizer, metadata=metadata), as_mlflow_metrics(metrics)
+    adapter = trained_adapter("dpo", peft_model, tokenizer, base_model, parents, metrics, log_history)
+    return adapter, as_mlflow_metrics(metrics)

@@ -6,7 +6,6 @@ import logging
 
 import numpy as np
 import pandas as pd
-import torch
 
 from empo_kedro.data.epitome import split_pairs
 from empo_kedro.evaluation.comparison import (

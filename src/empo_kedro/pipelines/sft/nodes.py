@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from empo_kedro.io.model_datasets import LocalModel, TrainedAdapter
+from empo_kedro.io.model_datasets import LocalModel, TrainedAdapter, trained_adapter
 from empo_kedro.training.base_model import BaseModelSpec
 from empo_kedro.training.metrics import as_mlflow_metrics
 from empo_kedro.training.modeling import ensure_generation_markers, load_causal_lm, load_tokenizer
@@ -33,12 +33,5 @@ def train_sft_adapter(
     model = load_causal_lm(base_model.path, base_model_params)
     params = {**sft_params, "device": base_model_params.get("device", "auto")}
     peft_model, metrics, log_history = train_sft(model, tokenizer, sft_conversations, params, seed, Path(sft_params["output_dir"]))
-    metadata = {
-        "kind": "sft",
-        "base_model": str(base_model.path),
-        "base_model_fingerprint": base_model.provenance.get("fingerprint"),
-        "merged_parents": [],
-        "metrics": metrics,
-        "log_history": log_history,
-    }
-    return TrainedAdapter(model=peft_model, tokenizer=tokenizer, metadata=metadata), as_mlflow_metrics(metrics)
+    adapter = trained_adapter("sft", peft_model, tokenizer, base_model, [], metrics, log_history)
+    return adapter, as_mlflow_metrics(metrics)
