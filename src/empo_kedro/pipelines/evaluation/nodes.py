@@ -86,8 +86,12 @@ def epitome_metrics(report: dict) -> dict:
 def score_replies(generations: pd.DataFrame, scorer: EpitomeScorer, params: dict) -> pd.DataFrame:
     """Per prompt and variant: EPITOME levels and squared gaps, BERTScore against the reference, length."""
     scores = generations.drop(columns=["prompt"]).copy()
-    reference_levels = scorer.predict(scores["context"].tolist(), scores["reference"].tolist(),
-                                      params["epitome"]["batch_size"])
+    # References are the same for every variant: score each prompt's reference once.
+    prompts = scores.drop_duplicates("conv_id")
+    per_prompt = scorer.predict(prompts["context"].tolist(), prompts["reference"].tolist(),
+                                params["epitome"]["batch_size"])
+    row_of = scores["conv_id"].map({conv_id: i for i, conv_id in enumerate(prompts["conv_id"])}).to_numpy()
+    reference_levels = {mechanism: levels[row_of] for mechanism, levels in per_prompt.items()}
     generated_levels = scorer.predict(scores["context"].tolist(), scores["response"].tolist(),
                                       params["epitome"]["batch_size"])
     gaps = per_prompt_squared_gaps(generated_levels, reference_levels)
