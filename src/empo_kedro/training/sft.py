@@ -71,7 +71,7 @@ def train_sft(
     trainer = build_sft_trainer(model, tokenizer, conversations, params, seed, output_dir)
     result = trainer.train()
     metrics = {"train_loss": float(result.training_loss),
-               "trainable_parameters": sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)}
+               "trainable_parameters": count_parameters(trainer.model)["trainable"]}
     if trainer.eval_dataset is not None:
         metrics.update({k: float(v) for k, v in trainer.evaluate().items() if isinstance(v, (int, float))})
     return trainer.model, metrics, trainer.state.log_history

@@ -11,7 +11,7 @@ from empo_kedro.data.dialogues import build_dialogues, build_sft_conversations
 from empo_kedro.data.ed_reader import EdFormatError, EdRelease, check_emotion_labels
 from empo_kedro.data.preferences import build_preference_pairs
 from empo_kedro.data.report import build_data_report
-from empo_kedro.emotions.opposites import check_coverage, load_emotion_map
+from empo_kedro.emotions.opposites import EmotionMap, check_coverage, load_emotion_map
 
 logger = logging.getLogger(__name__)
 
@@ -32,11 +32,15 @@ def make_sft_conversations(dialogues: pd.DataFrame, system_prompt: str) -> pd.Da
     return build_sft_conversations(dialogues, system_prompt)
 
 
+def load_opposite_map(params: dict, emotion_maps: dict, emotion_labels: list[str]) -> EmotionMap | None:
+    """The validated opposite-emotion map of the chosen strategy (None for the random ablation)."""
+    return load_emotion_map(params["strategy"], emotion_maps, emotion_labels)
+
+
 def make_preference_pairs(
-    dialogues: pd.DataFrame, params: dict, emotion_maps: dict, emotion_labels: list[str], system_prompt: str, seed: int
+    dialogues: pd.DataFrame, emotion_map: EmotionMap | None, params: dict, system_prompt: str, seed: int
 ) -> tuple[pd.DataFrame, dict]:
-    """Validate the opposite map against the data, then draw rejected turns for every epoch."""
-    emotion_map = load_emotion_map(params["strategy"], emotion_maps, emotion_labels)
+    """Check the map covers the data's labels, then draw rejected turns for every epoch."""
     if emotion_map is not None:
         check_coverage(emotion_map, dialogues["emotion"].unique())
     pairs, missing = build_preference_pairs(
@@ -53,12 +57,10 @@ def make_data_report(
     pair_drops: dict,
     dialogues: pd.DataFrame,
     pairs: pd.DataFrame,
+    emotion_map: EmotionMap | None,
     params: dict,
-    emotion_maps: dict,
-    emotion_labels: list[str],
 ) -> dict:
     """Assemble the report and print it in the log."""
-    emotion_map = load_emotion_map(params["strategy"], emotion_maps, emotion_labels)
     report = build_data_report(
         read_reports, dialogue_drops, pair_drops, dialogues, pairs, emotion_map, params["strategy"]
     )
