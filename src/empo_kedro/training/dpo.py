@@ -22,6 +22,7 @@ from trl import DPOConfig, DPOTrainer
 
 from empo_kedro.data.dialogues import as_turns
 from empo_kedro.training.callbacks import MlflowStepMetrics
+from empo_kedro.training.checkpoints import resume_key, train_resumably
 from empo_kedro.training.config import TrainingConfigError, make_trainer_config, resolve_device, validate_dpo
 from empo_kedro.training.modeling import count_parameters, lora_config
 
@@ -84,7 +85,7 @@ def build_dpo_trainer(
     config = make_trainer_config(
         DPOConfig, params["training"], "dpo",
         output_dir=str(output_dir), seed=seed, report_to=[], use_cpu=device == "cpu",
-        num_train_epochs=1, train_sampling_strategy="sequential", save_strategy="no",
+        num_train_epochs=1, train_sampling_strategy="sequential",
     )
     policy = get_peft_model(sft_model, lora_config(params["lora"]))
     counts = count_parameters(policy)
@@ -113,7 +114,7 @@ def train_dpo(
     train_pairs = epoch_ordered_pairs(pairs, params["train_split"], int(params["epochs"]), params.get("max_train_prompts"), seed)
     eval_pairs = heldout_pairs(pairs, params["eval_split"], params.get("max_eval_pairs"), seed)
     trainer = build_dpo_trainer(sft_model, tokenizer, train_pairs, eval_pairs, params, seed, output_dir)
-    result = trainer.train()
+    result = train_resumably(trainer, resume_key(params, seed, trainer.train_dataset), "DPO")
     metrics: dict[str, float] = {"train_loss": float(result.training_loss), "train_pairs": len(train_pairs)}
     if len(eval_pairs):
         heldout = trainer.evaluate(metric_key_prefix="heldout")

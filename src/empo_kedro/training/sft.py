@@ -15,6 +15,7 @@ from trl import SFTConfig, SFTTrainer
 
 from empo_kedro.data.dialogues import as_turns
 from empo_kedro.training.callbacks import MlflowStepMetrics
+from empo_kedro.training.checkpoints import resume_key, train_resumably
 from empo_kedro.training.config import make_trainer_config, resolve_device, validate_lora
 from empo_kedro.training.modeling import count_parameters, lora_config
 
@@ -47,7 +48,7 @@ def build_sft_trainer(
     config = make_trainer_config(
         SFTConfig, params["training"], "sft",
         output_dir=str(output_dir), seed=seed, report_to=[], use_cpu=device == "cpu",
-        assistant_only_loss=True, save_strategy="no",
+        assistant_only_loss=True,
     )
     peft_model = get_peft_model(model, lora_config(params["lora"]))
     counts = count_parameters(peft_model)
@@ -69,7 +70,7 @@ def train_sft(
 ) -> tuple[Any, dict[str, float], list[dict]]:
     """Attach a fresh LoRA adapter and train it; returns the PEFT model and final metrics."""
     trainer = build_sft_trainer(model, tokenizer, conversations, params, seed, output_dir)
-    result = trainer.train()
+    result = train_resumably(trainer, resume_key(params, seed, trainer.train_dataset), "SFT")
     metrics = {"train_loss": float(result.training_loss),
                "trainable_parameters": count_parameters(trainer.model)["trainable"]}
     if trainer.eval_dataset is not None:

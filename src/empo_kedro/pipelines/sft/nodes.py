@@ -10,6 +10,7 @@ import torch
 
 from empo_kedro.io.model_datasets import LocalModel, TrainedAdapter, trained_adapter
 from empo_kedro.training.base_model import BaseModelSpec
+from empo_kedro.training.checkpoints import model_lineage
 from empo_kedro.training.metrics import as_mlflow_metrics
 from empo_kedro.training.modeling import ensure_generation_markers, load_causal_lm, load_tokenizer
 from empo_kedro.training.sft import train_sft
@@ -31,7 +32,8 @@ def train_sft_adapter(
     torch.manual_seed(seed)
     tokenizer = ensure_generation_markers(load_tokenizer(base_model.path, base_model_params.get("trust_remote_code", False)))
     model = load_causal_lm(base_model.path, base_model_params)
-    params = {**sft_params, "device": base_model_params.get("device", "auto")}
+    params = {**sft_params, "device": base_model_params.get("device", "auto"),
+              "lineage": model_lineage(base_model.provenance.get("fingerprint"), [])}  # keys its checkpoints
     peft_model, metrics, log_history = train_sft(model, tokenizer, sft_conversations, params, seed, Path(sft_params["output_dir"]))
     adapter = trained_adapter("sft", peft_model, tokenizer, base_model, [], metrics, log_history)
     return adapter, as_mlflow_metrics(metrics)
