@@ -14,12 +14,11 @@ from empo_kedro.evaluation.comparison import (
     plot_metrics,
     plot_training_curves,
 )
-from empo_kedro.evaluation.empathy_metrics import per_prompt_squared_gaps
 from empo_kedro.evaluation.epitome_scorer import EpitomeScorer, train_epitome_scorer
 from empo_kedro.evaluation.generation import generate_replies, select_eval_prompts
 from empo_kedro.evaluation.mmlu import parse_shipped_mmlu, run_mmlu
 from empo_kedro.evaluation.retention import mean_token_kl_in_context
-from empo_kedro.evaluation.text_metrics import bertscore, response_length_words
+from empo_kedro.evaluation.scoring import score_reply_frame
 from empo_kedro.evaluation.variants import BASE, VariantModel
 from empo_kedro.io.model_datasets import AdapterHandle, LocalModel
 from empo_kedro.tracking.variant_runs import log_variant_runs
@@ -27,7 +26,6 @@ from empo_kedro.training.modeling import load_tokenizer
 
 logger = logging.getLogger(__name__)
 
-MECHANISMS = ("ER", "IP", "EX")
 # Held-out figures of the original EPITOME classifiers (RoBERTa bi-encoder), from ../shared/data/README.md.
 PUBLISHED_EPITOME = {"ER": {"accuracy": 0.79, "macro_f1": 0.74}, "IP": {"accuracy": 0.84, "macro_f1": 0.63},
                      "EX": {"accuracy": 0.93, "macro_f1": 0.73}}
@@ -85,28 +83,7 @@ def epitome_metrics(report: dict) -> dict:
 
 def score_replies(generations: pd.DataFrame, scorer: EpitomeScorer, params: dict) -> pd.DataFrame:
     """Per prompt and variant: EPITOME levels and squared gaps, BERTScore against the reference, length."""
-    scores = generations.drop(columns=["prompt"]).copy()
-    # References are the same for every variant: score each prompt's reference once.
-    prompts = scores.drop_duplicates("conv_id")
-    per_prompt = scorer.predict(prompts["context"].tolist(), prompts["reference"].tolist(),
-                                params["epitome"]["batch_size"])
-    row_of = scores["conv_id"].map({conv_id: i for i, conv_id in enumerate(prompts["conv_id"])}).to_numpy()
-    reference_levels = {mechanism: levels[row_of] for mechanism, levels in per_prompt.items()}
-    generated_levels = scorer.predict(scores["context"].tolist(), scores["response"].tolist(),
-                                      params["epitome"]["batch_size"])
-    gaps = per_prompt_squared_gaps(generated_levels, reference_levels)
-    for m in MECHANISMS:
-        scores[f"diff_{m}"] = gaps[f"sq_gap_{m}"].to_numpy()
-        scores[f"level_{m}"] = gaps[f"level_{m}_generated"].to_numpy()
-        scores[f"level_{m}_reference"] = gaps[f"level_{m}_reference"].to_numpy()
-    scores["diff_mean"] = scores[[f"diff_{m}" for m in MECHANISMS]].mean(axis=1)
-    bert = bertscore(scores["response"].tolist(), scores["reference"].tolist(), params["bertscore"].get("encoder"),
-                     params["bertscore"]["num_layers"], params["bertscore"]["batch_size"])
-    scores["bertscore_precision"], scores["bertscore_recall"] = bert["precision"], bert["recall"]
-    scores["bertscore_f1"] = bert["f1"]
-    scores["bertscore_backbone"] = f"{bert['backbone']} (layer {bert['num_layers']})"
-    scores["length_words"] = response_length_words(scores["response"].tolist())
-    return scores
+    return score_reply_frame(generations, scorer, params)
 
 
 def measure_retention(base_model: LocalModel, sft_adapter: AdapterHandle, dpo_adapter: AdapterHandle,
