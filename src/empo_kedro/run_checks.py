@@ -28,6 +28,19 @@ def producers_of(dataset_name: str) -> list[str]:
     return sorted(makers)
 
 
+def _node_alone_hint(pipeline_name: str, dataset_name: str, catalog) -> str:
+    """A hint to run only the node that writes a dataset, when all its inputs are there now; else ``""``.
+
+    Why: a small output of a long pipeline (the EPITOME scorer of `evaluation`) should not need the whole pipeline.
+    """
+    pipeline = importlib.import_module(f"empo_kedro.pipelines.{pipeline_name}").create_pipeline()
+    node = next((n for n in pipeline.nodes if dataset_name in n.outputs), None)
+    if node is None or not all(name.startswith("params:") or name == "parameters"
+                               or (name in catalog and catalog.exists(name)) for name in node.inputs):
+        return ""
+    return f" (or just the node that writes it: `kedro run --pipeline={pipeline_name} --nodes={node.name}`)"
+
+
 class MissingInputsCheck:
     """Before anything runs (and before an MLflow run opens), check the pipeline's persisted free inputs."""
 
@@ -39,7 +52,8 @@ class MissingInputsCheck:
                 continue
             if not catalog.exists(name):
                 makers = producers_of(name)
-                hint = f"run `kedro run --pipeline={makers[0]}` first" if makers else "it is an input: check its path"
+                hint = (f"run `kedro run --pipeline={makers[0]}` first{_node_alone_hint(makers[0], name, catalog)}"
+                        if makers else "it is an input: check its path")
                 missing.append(f"'{name}' ({catalog.get(name)._describe()}): {hint}")
         if missing:
             raise MissingUpstreamError("Missing inputs, nothing was run:\n  " + "\n  ".join(missing))

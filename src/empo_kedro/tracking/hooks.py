@@ -19,6 +19,8 @@ RUN_NAME_KEYS = {
     "strategy": "data_engineering.preferences.strategy",
     "seed": "seed",
 }
+# Pipelines that score something other than our own model are named after what they score.
+RUN_NAME_KEYS_BY_PIPELINE = {"score_predictions": {"system": "system_name"}}
 
 
 def _lookup(params: dict, dotted: str) -> Any:
@@ -56,12 +58,14 @@ class EmpoTrackingHooks:
         params = {**self._params, **(run_params.get("runtime_params") or {})}
         names = run_params.get("pipeline_names") or [run_params.get("pipeline_name") or "__default__"]
         pipeline = "+".join(names)
-        tags = {"pipeline": pipeline, **{key: _lookup(params, path) for key, path in RUN_NAME_KEYS.items()}}
+        name_keys = RUN_NAME_KEYS_BY_PIPELINE.get(pipeline, RUN_NAME_KEYS)
+        tags = {"pipeline": pipeline, **{key: _lookup(params, path) for key, path in name_keys.items()}}
         tags = {key: str(value) for key, value in tags.items() if value is not None}
         mlflow.set_tags(tags)
         if not run.data.tags.get("kedro_run_name_set_by_user"):
-            name_parts = [pipeline if pipeline != "__default__" else "all", tags.get("base_model"),
-                          tags.get("strategy"), f"seed{tags['seed']}" if "seed" in tags else None]
+            name_parts = [pipeline if pipeline != "__default__" else "all",
+                          *(f"seed{value}" if key == "seed" else value
+                            for key, value in tags.items() if key != "pipeline")]
             mlflow.set_tag("mlflow.runName", "-".join(part for part in name_parts if part))
         mlflow.log_dict(params, "config/parameters.json")
         mlflow.log_dict(self._catalog_config, "config/catalog.json")

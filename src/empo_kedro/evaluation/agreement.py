@@ -1,0 +1,77 @@
+"""How far our EPITOME scorer agrees with the levels the original EPITOME checkpoints gave the same replies.
+
+The EmPO authors' prediction files carry the levels of the original RoBERTa EPITOME classifiers for the generated
+(``pred_<m>_scores``) and the ground-truth reply (``gt_<m>_scores``). Our scorer is a re-implementation trained on
+the same data, so its diff-EPITOME is only comparable with the published one as far as the two scorers agree on
+the levels: accuracy (share of identical levels) and Cohen's kappa (agreement beyond chance) say how far.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import cohen_kappa_score, confusion_matrix
+
+LEVELS = [0, 1, 2]
+MECHANISMS = ("ER", "IP", "EX")
+# Our column of a side -> the column holding the original checkpoints' level for it.
+SIDES = {"generated": ("level_{m}", "published_level_{m}"),
+         "reference": ("level_{m}_reference", "published_level_{m}_reference")}
+
+
+def level_agreement(ours: Sequence[int], theirs: Sequence[Any]) -> dict[str, Any]:
+    """Accuracy, Cohen's kappa and confusion matrix (rows: theirs, columns: ours) over the pairs both have.
+
+    ``theirs`` may hold missing values (``None``/``pd.NA``); those pairs are left out and counted in
+    ``n_missing``. Kappa is ``None`` when it is undefined (both sides use one and the same level only).
+    """
+    ours_arr = np.asarray(ours, dtype=np.float64)
+    theirs_arr = pd.array(theirs, dtype="Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+    if ours_arr.shape != theirs_arr.shape:
+        raise ValueError(f"{len(ours_arr)} levels of ours but {len(theirs_arr)} of theirs")
+    present = ~np.isnan(theirs_arr)
+    a, b = ours_arr[present].astype(np.int64), theirs_arr[present].astype(np.int64)
+    out: dict[str, Any] = {"n": int(present.sum()), "n_missing": int((~present).sum())}
+    if not len(a):
+        return {**out, "accuracy": None, "cohen_kappa": None, "confusion": None}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # an undefined kappa is reported as None below
+        kappa = float(cohen_kappa_score(b, a, labels=LEVELS, replace_undefined_by=np.nan))
+    return {**out, "accuracy": float(np.mean(a == b)), "cohen_kappa": None if np.isnan(kappa) else kappa,
+            "confusion": confusion_matrix(b, a, labels=LEVELS).tolist()}
+
+
+def published_level_agreement(scores: pd.DataFrame, mechanisms: Sequence[str] = MECHANISMS
+                              ) -> dict[str, dict[str, dict[str, Any]]]:
+    """``{side: {mechanism: level_agreement}}`` for each side (generated, reference) whose column is present."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for side, (ours, theirs) in SIDES.items():
+        for m in mechanisms:
+            if theirs.format(m=m) in scores.columns:
+                out.setdefault(side, {})[m] = level_agreement(scores[ours.format(m=m)],
+                                                              scores[theirs.format(m=m)])
+    return out
+
+
+def published_diff_epitome(scores: pd.DataFrame, mechanisms: Sequence[str] = MECHANISMS) -> dict[str, Any] | None:
+    """diff-EPITOME from the original checkpoints' levels in the file, per mechanism over the rows with both levels.
+
+    ``None`` unless the file has both level columns of every mechanism. Put beside ours, it shows how much of a
+    difference to the published figures comes from the scorer rather than the replies.
+    """
+    columns = {m: (f"published_level_{m}", f"published_level_{m}_reference") for m in mechanisms}
+    if not all(c in scores.columns for pair in columns.values() for c in pair):
+        return None
+    out: dict[str, Any] = {}
+    for m, (generated, reference) in columns.items():
+        both = scores[[generated, reference]].dropna()
+        if both.empty:
+            return None
+        out[f"diff_{m}"] = float(((both[generated] - both[reference]).astype(float) ** 2).mean())
+        out[f"n_{m}"] = len(both)
+    out["diff_mean"] = float(np.mean([out[f"diff_{m}"] for m in mechanisms]))
+    return out

@@ -1,0 +1,5 @@
+"""score_predictions pipeline."""
+
+from .pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]
