@@ -147,8 +147,9 @@ def _markdown(table: pd.DataFrame, report: Mapping[str, Any]) -> str:
         f"# {report['system']}: scored like base / SFT / DPO",
         "",
         f"Predictions: `{read['file']}` ({read['format']}{', variant ' + read['variant'] if read['variant'] else ''})"
-        f"; {read['records']} records, {read['scored_rows']} scored, {read['skipped']} skipped "
-        f"{read['skipped_by_reason'] or ''}, {read['empty_responses_in_selection']} empty replies "
+        f"; {read['records']} records, {read['scored_rows']} scored, {read['skipped']} skipped"
+        f"{' ' + str(read['skipped_by_reason']) if read['skipped'] else ''}, {read['empty_responses_in_selection']} "
+        "empty replies "
         f"({EMPTY_RESPONSE_VERBS[read['empty_responses_policy']]}).",
     ]
     if read["skipped_examples"]:
