@@ -6,7 +6,7 @@ kedro-mlflow registers its own hooks through its entry point; ours only add what
 
 from empo_kedro.run_checks import ConciseErrors, MissingInputsCheck
 from empo_kedro.tracking.hooks import EmpoTrackingHooks
-from empo_kedro.tracking.uri import resolve_tracking_uri
+from empo_kedro.tracking.uri import resolve_artifact_location, resolve_tracking_uri
 
 HOOKS = (ConciseErrors(), MissingInputsCheck(), EmpoTrackingHooks())
 
@@ -23,5 +23,7 @@ CONFIG_LOADER_ARGS = {
     "custom_resolvers": {
         # ${tracking_uri:sqlite_db_path}: $MLFLOW_TRACKING_URI if set, else a SQLite store in the project.
         "tracking_uri": resolve_tracking_uri,
+        # ${artifact_location:<tracking uri>,mlruns/artifacts}: a project folder for a local store, None for a server.
+        "artifact_location": resolve_artifact_location,
     },
 }
