@@ -22,8 +22,9 @@ logger = logging.getLogger(__name__)
 # torchrun/accelerate set RANK and WORLD_SIZE; the others are MPI launchers' (accelerate's mpirun path).
 RANK_VARIABLES = ("RANK", "PMI_RANK", "OMPI_COMM_WORLD_RANK", "MV2_COMM_WORLD_RANK")
 WORLD_SIZE_VARIABLES = ("WORLD_SIZE", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
-# Plugins whose hooks track or publish the run: only the main process keeps them.
-MAIN_PROCESS_ONLY_PLUGINS = ("kedro-mlflow",)
+# Plugins whose hooks track the run or write files (kedro-viz: .viz/stats.json): only the main process keeps them.
+# Kedro matches the distribution's name as installed (kedro_mlflow's metadata spells it with an underscore).
+MAIN_PROCESS_ONLY_PLUGINS = ("kedro_mlflow", "kedro-mlflow", "kedro-viz", "kedro_viz")
 
 
 def _first_int(names: tuple[str, ...], default: int) -> int:

@@ -26,6 +26,7 @@ from transformers import Trainer
 from transformers.trainer_utils import TrainOutput
 
 from empo_kedro.distributed import is_main_process, wait_for_everyone, world_size
+from empo_kedro.training.config import TrainingConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -140,8 +141,19 @@ def clear_checkpoints(output_dir: Path) -> None:
     wait_for_everyone()
 
 
+def check_weights_are_whole(trainer: Trainer, label: str) -> None:
+    """Process 0 writes the adapter from its own copy of the model: refuse set-ups that shard the weights."""
+    deepspeed = getattr(trainer.accelerator.state, "deepspeed_plugin", None)
+    if getattr(trainer, "is_fsdp_enabled", False) or (deepspeed is not None and deepspeed.zero_stage == 3):
+        raise TrainingConfigError(
+            f"{label}: FSDP and DeepSpeed ZeRO-3 shard the weights, and the adapter is written by process 0 from its "
+            "own copy; use conf/accelerate/multi_gpu_ddp.yaml or deepspeed_zero2.yaml"
+        )
+
+
 def train_resumably(trainer: Trainer, key: str, label: str) -> TrainOutput:
     """``trainer.train()``, resumed from the newest checkpoint of the same configuration when one exists."""
+    check_weights_are_whole(trainer, label)
     output_dir = Path(trainer.args.output_dir)
     checkpoint = prepare_resume(output_dir, key, label)
     every = f"every {trainer.args.save_steps} steps" if trainer.args.save_strategy == "steps" else "none"

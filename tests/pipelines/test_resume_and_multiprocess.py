@@ -1,0 +1,131 @@
+"""Beyond one uninterrupted process, on the real embedded model: a killed `kedro run --pipeline=dpo` resumes from
+its last checkpoint, and `accelerate launch` with two CPU processes writes one adapter and one MLflow run."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mlflow
+import pytest
+
+from empo_kedro.training.checkpoints import checkpoints_in, is_complete_checkpoint
+from tests.conftest import run_kedro
+
+pytestmark = pytest.mark.slow
+
+# Tiny but real: SmolLM2, a few prompts, short sequences, a small rank so that a checkpoint is quick to write.
+SFT_QUICK = {"max_train_conversations": 8, "max_eval_conversations": 4, "lora": {"r": 8},
+             "training": {"max_steps": 2, "per_device_train_batch_size": 2, "max_length": 64}}
+DPO_STEPS = 6
+DPO_QUICK = {"max_train_prompts": 8, "max_eval_pairs": 2, "lora": {"r": 8},
+             "training": {"max_steps": DPO_STEPS, "save_steps": 1, "per_device_train_batch_size": 2,
+                          "max_length": 64}}
+
+
+def as_cli_params(prefix: str, params: dict) -> list[str]:
+    """Nested parameters as `kedro run --params` items (``dpo.training.max_steps=6``)."""
+    items = []
+    for key, value in params.items():
+        if isinstance(value, dict):
+            items += as_cli_params(f"{prefix}.{key}", value)
+        else:
+            items.append(f"{prefix}.{key}={value}")
+    return items
+
+
+def subprocess_env() -> dict[str, str]:
+    # One thread per process (2 shared cores); a wide console so that log lines are not wrapped.
+    return {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE", "COLUMNS": "250"}
+
+
+def tracked_runs(pipeline: str) -> list:
+    client = mlflow.MlflowClient()
+    experiment = client.get_experiment_by_name("empo_kedro")
+    return [r for r in client.search_runs([experiment.experiment_id]) if r.data.tags.get("pipeline") == pipeline]
+
+
+class Recorded(logging.Handler):
+    """Records one logger's messages; attached to the logger itself, since Kedro's logging set-up replaces the root
+    logger's handlers (and with them pytest's caplog)."""
+
+    def __init__(self, logger_name: str):
+        super().__init__(logging.INFO)
+        self.logger = logging.getLogger(logger_name)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+    def __enter__(self) -> Recorded:
+        self.logger.addHandler(self)
+        self.logger.setLevel(logging.INFO)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.logger.removeHandler(self)
+
+
+def test_killed_dpo_run_resumes_from_its_last_checkpoint(kedro_project_with_base_model: Path):
+    project = kedro_project_with_base_model
+    run_kedro(project, pipeline="data_engineering")
+    run_kedro(project, pipeline="sft", runtime_params={"sft": SFT_QUICK})
+    scratch = project / "data" / "06_models" / "checkpoints" / "dpo"
+    adapter = project / "data" / "06_models" / "dpo"
+
+    command = [sys.executable, "-m", "kedro", "run", "--pipeline=dpo",
+               "--params", ",".join(as_cli_params("dpo", DPO_QUICK))]
+    with open(project / "killed_run.log", "w") as log:
+        killed = subprocess.Popen(command, cwd=project, env=subprocess_env(), stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 300
+        while not any(is_complete_checkpoint(p) and int(p.name.split("-")[1]) >= 2 for p in checkpoints_in(scratch)):
+            assert killed.poll() is None, (project / "killed_run.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "no checkpoint-2 within 5 minutes"
+            time.sleep(0.1)
+        still_training = killed.poll() is None
+        killed.send_signal(signal.SIGKILL)
+        killed.wait()
+    assert still_training, "the run finished before it could be killed: raise DPO_STEPS"
+    last = max(int(p.name.split("-")[1]) for p in checkpoints_in(scratch) if is_complete_checkpoint(p))
+    assert 2 <= last < DPO_STEPS and not adapter.exists()
+
+    with Recorded("empo_kedro.training.checkpoints") as log:
+        run_kedro(project, pipeline="dpo", runtime_params={"dpo": DPO_QUICK})
+    assert any(m.startswith(f"DPO: resuming from checkpoint-{last} on 1 process(es)") for m in log.messages), log.messages
+
+    history = json.loads((adapter / "empo_adapter.json").read_text())["log_history"]
+    assert [entry["step"] for entry in history if "loss" in entry] == list(range(1, DPO_STEPS + 1))
+    finished = [r for r in tracked_runs("dpo") if r.info.status == "FINISHED"]
+    assert len(finished) == 1  # the killed run stays RUNNING in MLflow, as a killed process leaves it
+    steps = [m.step for m in mlflow.MlflowClient().get_metric_history(finished[0].info.run_id, "dpo/loss")]
+    assert sorted(steps) == list(range(last + 1, DPO_STEPS + 1))  # only the steps left were trained again
+    assert checkpoints_in(scratch) == []
+
+
+def test_two_cpu_processes_write_one_adapter_and_one_mlflow_run(kedro_project_with_base_model: Path):
+    project = kedro_project_with_base_model
+    run_kedro(project, pipeline="data_engineering")
+    config = project / "conf" / "accelerate" / "multi_cpu_2proc.yaml"
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config),
+               "--num_processes", "2", "-m", "kedro", "run", "--pipeline=sft",
+               "--params", ",".join(as_cli_params("sft", SFT_QUICK))]
+    result = subprocess.run(command, cwd=project, env=subprocess_env(), capture_output=True, text=True, timeout=600)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    assert "Process 1 of 2: trains its share" in output
+    assert output.count("SFT: starting from step 0 on 2 process(es)") == 2  # both joined one process group
+
+    models = project / "data" / "06_models"
+    assert sorted(p.name for p in models.iterdir()) == ["base", "checkpoints", "sft"]  # no half-built siblings
+    metadata = json.loads((models / "sft" / "empo_adapter.json").read_text())
+    assert [entry["step"] for entry in metadata["log_history"] if "loss" in entry] == [1, 2]
+    runs = tracked_runs("sft")
+    assert len(runs) == 1 and runs[0].info.status == "FINISHED"
+    steps = [m.step for m in mlflow.MlflowClient().get_metric_history(runs[0].info.run_id, "sft/loss")]
+    assert steps == [1, 2]  # logged once, by process 0
