@@ -4,11 +4,15 @@ kedro-mlflow registers its own hooks through its entry point; ours only add what
 (a fail-fast reachability check of the tracking server, run names and tags).
 """
 
+from empo_kedro.distributed import MainProcessWrites, plugins_disabled_on_this_process
 from empo_kedro.run_checks import ConciseErrors, MissingInputsCheck
 from empo_kedro.tracking.hooks import EmpoTrackingHooks
 from empo_kedro.tracking.uri import resolve_artifact_location, resolve_tracking_uri
 
-HOOKS = (ConciseErrors(), MissingInputsCheck(), EmpoTrackingHooks())
+HOOKS = (ConciseErrors(), MissingInputsCheck(), EmpoTrackingHooks(), MainProcessWrites())
+
+# Under `accelerate launch` every process runs the session; only process 0 tracks to MLflow (one run).
+DISABLE_HOOKS_FOR_PLUGINS = plugins_disabled_on_this_process()
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
