@@ -25,13 +25,8 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-@pytest.fixture
-def kedro_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the project's config and sample data in a temp dir, with its own MLflow store.
-
-    Runs in it never touch the checkout's data/ or mlruns/.
-    """
-    project = tmp_path / "project"
+def copy_project(project: Path) -> Path:
+    """Copy the project's config and sample data into ``project`` (a new folder); the package stays installed."""
     project.mkdir()
     shutil.copy(REPO_ROOT / "pyproject.toml", project)
     shutil.copy(REPO_ROOT / ".telemetry", project)  # consent: false, so no run tries to phone home
@@ -39,6 +34,16 @@ def kedro_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copytree(REPO_ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("credentials*"))
     (project / "conf" / "local").mkdir(exist_ok=True)
     shutil.copytree(REPO_ROOT / "data" / "01_raw", project / "data" / "01_raw")
+    return project
+
+
+@pytest.fixture
+def kedro_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the project's config and sample data in a temp dir, with its own MLflow store.
+
+    Runs in it never touch the checkout's data/ or mlruns/.
+    """
+    project = copy_project(tmp_path / "project")
     monkeypatch.chdir(project)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project / 'mlruns' / 'mlflow.db'}")
     (project / "mlruns").mkdir()
