@@ -88,6 +88,7 @@ import torch
 from safetensors.torch import load_model, save_model
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 from torch import nn
+from tqdm.auto import tqdm
 
 from empo_kedro.evaluation.encoders import default_encoder_path
 
@@ -444,7 +445,7 @@ class EpitomeScorer:
         }
         self.model.eval()
         with torch.inference_mode():
-            for start in range(0, n, batch_size):
+            for start in tqdm(range(0, n, batch_size), desc="EPITOME scoring", unit="batch", leave=False):
                 idx = order[start : start + batch_size]
                 batch = _collate([items[i] for i in idx], self.tokenizer.pad_token_id or 0)
                 batch = {k: v.to(device) for k, v in batch.items()}
@@ -720,8 +721,6 @@ def train_epitome_scorer(
         batches = _bucketed_batches(lengths, batch_size, int(p["length_bucket_factor"]), rng)
         iterator: Any = batches
         if p["progress_bar"]:
-            from tqdm.auto import tqdm
-
             iterator = tqdm(batches, desc=f"epoch {epoch}", leave=False)
         loss_sum, n_batches = 0.0, 0
         for idx in iterator:

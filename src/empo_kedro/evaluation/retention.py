@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
 
 @contextmanager
@@ -91,7 +92,7 @@ def _kl_core(
     n_tok = np.zeros(len(texts), dtype=np.int64)
     n_truncated = 0
     with torch.no_grad():
-        for start in range(0, len(texts), batch_size):
+        for start in tqdm(range(0, len(texts), batch_size), desc="KL to base", unit="batch", leave=False):
             chunk = texts[start : start + batch_size]
             full = tokenizer(chunk, add_special_tokens=add_special_tokens)["input_ids"]
             n_truncated += sum(len(ids) > max_length for ids in full)
