@@ -9,7 +9,7 @@ laid end to end and read in order (``train_sampling_strategy="sequential"``), ea
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +17,26 @@ import numpy as np
 import pandas as pd
 from datasets import Dataset
 from peft import get_peft_model
-from transformers import PreTrainedModel, PreTrainedTokenizerBase
+from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback
 from trl import DPOConfig, DPOTrainer
 
 from empo_kedro.data.dialogues import as_turns
 from empo_kedro.training.callbacks import MlflowStepMetrics
 from empo_kedro.training.checkpoints import resume_key, train_resumably
-from empo_kedro.training.config import TrainingConfigError, make_trainer_config, resolve_device, validate_dpo
+from empo_kedro.training.config import (
+    TrainingConfigError,
+    make_trainer_config,
+    resolve_device,
+    validate_dpo,
+)
 from empo_kedro.training.modeling import count_parameters, lora_config
+from empo_kedro.training.prefix_sharing import enable_prompt_sharing
+from empo_kedro.training.speed import (
+    cast_frozen_weights,
+    frozen_dtype_of,
+    length_bucketed_order,
+    speed_context,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +53,25 @@ def preference_records(pairs: pd.DataFrame) -> list[dict]:
     ]
 
 
-def epoch_ordered_pairs(pairs: pd.DataFrame, split: str, epochs: int, limit: int | None, seed: int) -> pd.DataFrame:
-    """Draws 0..epochs-1 of a split, one after the other, each shuffled; the same prompts in every epoch."""
+def pair_length(row) -> int:
+    """Characters of the prompt plus the longer completion: a cheap proxy for the padded length of a pair."""
+    return sum(len(turn["content"]) for turn in as_turns(row.prompt)) + max(len(row.chosen), len(row.rejected))
+
+
+def epoch_ordered_pairs(
+    pairs: pd.DataFrame,
+    split: str,
+    epochs: int,
+    limit: int | None,
+    seed: int,
+    bucket_batch_size: int | None = None,
+    bucket_window_batches: int | None = None,
+) -> pd.DataFrame:
+    """Draws 0..epochs-1 of a split, one after the other, each shuffled; the same prompts in every epoch.
+
+    With ``bucket_batch_size`` and ``bucket_window_batches`` set, each draw is shuffled in length buckets instead
+    (see ``length_bucketed_order``), so batches of that size are padded less.
+    """
     rows = pairs.loc[pairs["split"] == split]
     available = sorted(rows["epoch"].unique())
     if len(available) < epochs:
@@ -57,7 +86,12 @@ def epoch_ordered_pairs(pairs: pd.DataFrame, split: str, epochs: int, limit: int
     blocks = []
     for epoch in available[:epochs]:
         block = rows.loc[keep & (rows["epoch"] == epoch)]
-        order = np.random.default_rng([seed, int(epoch)]).permutation(len(block))
+        rng = np.random.default_rng([seed, int(epoch)])
+        if bucket_batch_size and bucket_window_batches:
+            lengths = [pair_length(row) for row in block.itertuples(index=False)]
+            order = length_bucketed_order(lengths, bucket_batch_size, bucket_window_batches, rng)
+        else:
+            order = rng.permutation(len(block))
         blocks.append(block.iloc[order])
     return pd.concat(blocks, ignore_index=True)
 
@@ -87,11 +121,11 @@ def build_dpo_trainer(
         output_dir=str(output_dir), seed=seed, report_to=[], use_cpu=device == "cpu",
         num_train_epochs=1, train_sampling_strategy="sequential",
     )
-    policy = get_peft_model(sft_model, lora_config(params["lora"]))
+    policy = get_peft_model(cast_frozen_weights(sft_model, frozen_dtype_of(params)), lora_config(params["lora"]))
     counts = count_parameters(policy)
     logger.info("DPO: %d training pairs (%d epochs of draws), %d trainable of %d parameters",
                 len(train_pairs), params["epochs"], counts["trainable"], counts["total"])
-    return DPOTrainer(
+    trainer = DPOTrainer(
         model=policy,
         ref_model=None,
         args=config,
@@ -99,6 +133,25 @@ def build_dpo_trainer(
         eval_dataset=Dataset.from_list(preference_records(eval_pairs)) if eval_pairs is not None and len(eval_pairs) else None,
         processing_class=tokenizer,
         callbacks=[MlflowStepMetrics("dpo")],
+    )
+    trainer.prompt_sharing = bool((params.get("speed") or {}).get("prompt_sharing", True)) and enable_prompt_sharing(
+        policy.get_base_model(), fused_outputs(trainer))
+    return trainer
+
+
+def fused_outputs(trainer: DPOTrainer) -> tuple[str, ...]:
+    """The per-token fields TRL's DPO asks its fused LM head for (see ``DPOTrainer.__init__``)."""
+    outputs = ("log_probs", "entropy", "mean_logits", "is_top1")
+    return outputs + ("log_sum_sq_probs",) if trainer.use_weighting else outputs
+
+
+def training_order(pairs: pd.DataFrame, params: Mapping[str, Any], seed: int) -> pd.DataFrame:
+    """The training pairs in the order the trainer reads them (draw after draw, length-bucketed when configured)."""
+    speed = params.get("speed") or {}
+    return epoch_ordered_pairs(
+        pairs, params["train_split"], int(params["epochs"]), params.get("max_train_prompts"), seed,
+        bucket_batch_size=int(params["training"].get("per_device_train_batch_size", 8)),
+        bucket_window_batches=speed.get("length_bucket_window_batches"),
     )
 
 
@@ -109,14 +162,18 @@ def train_dpo(
     params: Mapping[str, Any],
     seed: int,
     output_dir: Path,
+    callbacks: Sequence[TrainerCallback] = (),
 ) -> tuple[Any, dict[str, float], list[dict]]:
     """Train the DPO adapter; returns the PEFT model and metrics incl. the held-out implicit reward margin."""
-    train_pairs = epoch_ordered_pairs(pairs, params["train_split"], int(params["epochs"]), params.get("max_train_prompts"), seed)
+    train_pairs = training_order(pairs, params, seed)
     eval_pairs = heldout_pairs(pairs, params["eval_split"], params.get("max_eval_pairs"), seed)
     trainer = build_dpo_trainer(sft_model, tokenizer, train_pairs, eval_pairs, params, seed, output_dir)
-    result = train_resumably(trainer, resume_key(params, seed, trainer.train_dataset), "DPO")
-    metrics: dict[str, float] = {"train_loss": float(result.training_loss), "train_pairs": len(train_pairs)}
-    if len(eval_pairs):
-        heldout = trainer.evaluate(metric_key_prefix="heldout")
-        metrics.update({k: float(v) for k, v in heldout.items() if isinstance(v, (int, float))})
+    for callback in callbacks:
+        trainer.add_callback(callback)
+    with speed_context(params):
+        result = train_resumably(trainer, resume_key(params, seed, trainer.train_dataset), "DPO")
+        metrics: dict[str, float] = {"train_loss": float(result.training_loss), "train_pairs": len(train_pairs)}
+        if len(eval_pairs):
+            heldout = trainer.evaluate(metric_key_prefix="heldout")
+            metrics.update({k: float(v) for k, v in heldout.items() if isinstance(v, (int, float))})
     return trainer.model, metrics, trainer.state.log_history

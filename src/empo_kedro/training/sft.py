@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from datasets import Dataset
 from peft import get_peft_model
-from transformers import PreTrainedModel, PreTrainedTokenizerBase
+from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback
 from trl import SFTConfig, SFTTrainer
 
 from empo_kedro.data.dialogues import as_turns
 from empo_kedro.training.callbacks import MlflowStepMetrics
 from empo_kedro.training.checkpoints import resume_key, train_resumably
-from empo_kedro.training.config import make_trainer_config, resolve_device, validate_lora
+from empo_kedro.training.config import (
+    make_trainer_config,
+    resolve_device,
+    validate_lora,
+)
 from empo_kedro.training.modeling import count_parameters, lora_config
+from empo_kedro.training.speed import (
+    cast_frozen_weights,
+    frozen_dtype_of,
+    speed_context,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +59,7 @@ def build_sft_trainer(
         output_dir=str(output_dir), seed=seed, report_to=[], use_cpu=device == "cpu",
         assistant_only_loss=True,
     )
-    peft_model = get_peft_model(model, lora_config(params["lora"]))
+    peft_model = get_peft_model(cast_frozen_weights(model, frozen_dtype_of(params)), lora_config(params["lora"]))
     counts = count_parameters(peft_model)
     logger.info("SFT: %d train / %d eval conversations, %d trainable of %d parameters",
                 len(train), len(evaluation), counts["trainable"], counts["total"])
@@ -67,12 +76,16 @@ def train_sft(
     params: Mapping[str, Any],
     seed: int,
     output_dir: Path,
+    callbacks: Sequence[TrainerCallback] = (),
 ) -> tuple[Any, dict[str, float], list[dict]]:
     """Attach a fresh LoRA adapter and train it; returns the PEFT model and final metrics."""
     trainer = build_sft_trainer(model, tokenizer, conversations, params, seed, output_dir)
-    result = train_resumably(trainer, resume_key(params, seed, trainer.train_dataset), "SFT")
-    metrics = {"train_loss": float(result.training_loss),
-               "trainable_parameters": count_parameters(trainer.model)["trainable"]}
-    if trainer.eval_dataset is not None:
-        metrics.update({k: float(v) for k, v in trainer.evaluate().items() if isinstance(v, (int, float))})
+    for callback in callbacks:
+        trainer.add_callback(callback)
+    with speed_context(params):
+        result = train_resumably(trainer, resume_key(params, seed, trainer.train_dataset), "SFT")
+        metrics = {"train_loss": float(result.training_loss),
+                   "trainable_parameters": count_parameters(trainer.model)["trainable"]}
+        if trainer.eval_dataset is not None:
+            metrics.update({k: float(v) for k, v in trainer.evaluate().items() if isinstance(v, (int, float))})
     return trainer.model, metrics, trainer.state.log_history

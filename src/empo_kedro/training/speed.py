@@ -1,0 +1,96 @@
+"""CPU speed-ups for LoRA training that keep what is learned the same up to numerical precision.
+
+Each one was kept because ``benchmarks/training_speed.py`` measured it (see the README's performance section):
+
+- TRL's fused LM head scores *every* position when Triton is not available (to keep tile shapes fixed for
+  compiled backends). On a CPU nothing is compiled, and projecting prompt positions through a 49k-token vocabulary
+  only to mask them out costs more than the rest of the step; ``labelled_positions_only`` scores only the
+  completion positions, as TRL already does on CUDA.
+- Frozen weights held in bf16 (LoRA weights stay fp32): under autocast, fp32 weights that do not require grad are
+  re-cast to bf16 on every call, which on a 135M model is a tenth of the step.
+- Length-bucketed batches: pairs of similar length share a batch, so little compute goes to padding.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import PreTrainedModel
+
+logger = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def labelled_positions_only() -> Iterator[None]:
+    """While active, TRL's fused LM head projects only positions with a label (as it does on CUDA)."""
+    import trl.trainer.utils as trl_utils
+
+    original = trl_utils._use_triton
+    trl_utils._use_triton = lambda device: True  # only read there to choose compact (labelled-only) scoring
+    try:
+        yield
+    finally:
+        trl_utils._use_triton = original
+
+
+def speed_context(params: Mapping[str, Any]) -> contextlib.AbstractContextManager:
+    """The scoring context a training run's ``speed`` parameters ask for (compact LM head unless turned off)."""
+    speed = params.get("speed") or {}
+    return labelled_positions_only() if speed.get("labelled_positions_only", True) else contextlib.nullcontext()
+
+
+def frozen_dtype_of(params: Mapping[str, Any]) -> torch.dtype | None:
+    """``speed.frozen_weights_dtype`` as a torch dtype (None: leave the weights as loaded)."""
+    from empo_kedro.training.config import torch_dtype
+
+    name = (params.get("speed") or {}).get("frozen_weights_dtype")
+    return torch_dtype(name) if name else None
+
+
+def cast_frozen_weights(model: PreTrainedModel, dtype: torch.dtype | None) -> PreTrainedModel:
+    """Cast the (frozen) base weights to ``dtype`` before a LoRA adapter is attached; None leaves them as they are.
+
+    PEFT keeps adapter weights in fp32 on a bf16/fp16 base (``autocast_adapter_dtype``), so only the frozen part is
+    rounded; merge adapters into the base *before* this, in fp32.
+    """
+    if dtype is None or next(model.parameters()).dtype == dtype:
+        return model
+    logger.info("Frozen base weights cast to %s for training (adapter weights stay float32)", dtype)
+    return model.to(dtype)
+
+
+def length_bucketed_order(
+    lengths: Sequence[int], batch_size: int, window_batches: int, rng: np.random.Generator
+) -> np.ndarray:
+    """A permutation whose consecutive ``batch_size`` blocks hold items of similar length.
+
+    Items are shuffled, cut into windows of ``window_batches`` batches, sorted by length inside each window, and the
+    batches of a window are shuffled again, so the order stays random at the scale of a window while padding drops.
+    """
+    if batch_size < 1 or window_batches < 1:
+        raise ValueError(f"batch_size and window_batches must be >= 1, got {batch_size} and {window_batches}")
+    lengths = np.asarray(lengths)
+    shuffled = rng.permutation(len(lengths))
+    window = batch_size * window_batches
+    order: list[np.ndarray] = []
+    for start in range(0, len(shuffled), window):
+        members = shuffled[start:start + window]
+        members = members[np.argsort(lengths[members], kind="stable")]
+        batches = [members[i:i + batch_size] for i in range(0, len(members), batch_size)]
+        order.extend(batches[i] for i in rng.permutation(len(batches)))
+    return np.concatenate(order) if order else np.empty(0, dtype=int)
+
+
+def padding_fraction(lengths: Sequence[int], batch_size: int) -> float:
+    """Share of padded positions when consecutive ``batch_size`` items are padded to their longest."""
+    lengths = np.asarray(lengths)
+    if len(lengths) == 0:
+        return 0.0
+    padded = sum(int(lengths[i:i + batch_size].max()) * len(lengths[i:i + batch_size])
+                 for i in range(0, len(lengths), batch_size))
+    return 1.0 - float(lengths.sum()) / padded
