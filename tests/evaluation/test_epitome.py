@@ -273,6 +273,10 @@ def test_tiny_scorer_trains_predicts_and_round_trips(tiny_pairs, tiny_encoder_di
     pred_big = scorer.predict(seekers, responses, batch_size=64)
     for m in pred:
         np.testing.assert_array_equal(pred[m], pred_big[m])
+    # nor do the other replies of a batch: a reply scored alone gets the probabilities it got among all of them
+    alone = scorer.predict_proba(seekers[:1], responses[:1])
+    for m in pred:
+        np.testing.assert_allclose(alone[m][0], proba[m][0], atol=1e-5)
 
     out = scorer.save(tmp_path / "scorer")
     files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}

@@ -42,7 +42,7 @@ than the response (``max_seeker_tokens``); the response gets the rest of ``max_l
   (0 disables the rationale head).
 - ``freeze_embeddings`` (True): freeze the word-embedding matrix (half of MiniLM's
   parameters; saves optimizer time and memory).
-- ``bf16`` (True): bfloat16 autocast for CPU/GPU matmuls in training and inference.
+- ``bf16`` (True): bfloat16 autocast for CPU/GPU matmuls in training (inference always runs in fp32).
 - ``val_fraction`` (0.1): share of ``pairs_df`` held out for early stopping when no
   ``val_df`` is passed (grouped by ``group_column``).
 - ``group_column`` ("sp_id"): column keeping one seeker post on one side of that split
@@ -438,7 +438,9 @@ class EpitomeScorer:
             return out
         order = np.argsort([len(it["input_ids"]) for it in items], kind="stable")
         device = self.device
-        use_bf16 = bool(self.config.get("bf16", False))
+        # Inference in fp32 even when trained under bf16 autocast: in bf16 a reply's level could change with the
+        # other replies of its batch (padding changes the rounding), so the same reply scored in the evaluation and
+        # in score_predictions could differ. fp32 makes a reply's level independent of its batch.
         bias = {
             m: torch.tensor(self.config["logit_bias"][m] if apply_logit_bias else [0.0] * NUM_LEVELS)
             for m in self.mechanisms
@@ -449,8 +451,7 @@ class EpitomeScorer:
                 idx = order[start : start + batch_size]
                 batch = _collate([items[i] for i in idx], self.tokenizer.pad_token_id or 0)
                 batch = {k: v.to(device) for k, v in batch.items()}
-                with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_bf16):
-                    logits, _ = self.model(**batch)
+                logits, _ = self.model(**batch)
                 for m in self.mechanisms:
                     z = logits[m].float().cpu() + bias[m]
                     out[m][idx] = torch.softmax(z, dim=-1).numpy()
