@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.13.0
 KEDRO_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup run test ui viz clean-outputs
+.PHONY: setup run test ui viz bench clean-outputs
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ ui: setup
 
 viz: setup
 	$(BIN)/kedro viz run --host 127.0.0.1 --no-browser
+
+# Speed of the project's training/generation paths against the stock stack (needs ../shared/data; ~15 min on 2 cores).
+BENCH_ARGS ?=
+bench: setup
+	$(BIN)/python benchmarks/training_speed.py $(BENCH_ARGS)
 
 clean-outputs:
 	find data -mindepth 2 -not -path 'data/01_raw/*' -not -name .gitkeep -delete

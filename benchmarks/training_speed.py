@@ -48,25 +48,36 @@ from transformers import TrainerCallback
 REPO = Path(__file__).resolve().parents[1]
 OUT_DIR = REPO / "data" / "08_reporting" / "benchmarks"
 logger = logging.getLogger("benchmarks.training_speed")
+DEVICE = "cpu"  # --device: cpu (the target machine) or cuda (a GPU check)
 
 
 # ----------------------------------------------------------------------------------------------------------- machine
 def matmul_peak_gflops(dtype: torch.dtype, size: int = 2048, repeats: int = 10) -> float:
     """Measured matmul throughput of this machine (GFLOP/s), the denominator of model-FLOPs utilisation."""
-    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+    a, b = (torch.randn(size, size, dtype=dtype, device=DEVICE) for _ in range(2))
     for _ in range(3):
         a @ b
     times = []
     for _ in range(repeats):
+        synchronize()
         start = time.perf_counter()
         a @ b
+        synchronize()
         times.append(time.perf_counter() - start)
     return 2 * size**3 / statistics.median(times) / 1e9
+
+
+def synchronize() -> None:
+    if DEVICE.startswith("cuda"):
+        torch.cuda.synchronize()
 
 
 def reset_peak_rss() -> None:
     """Reset the kernel's high-water mark of this process (Linux >= 4.0), so each phase reports its own peak."""
     gc.collect()
+    if DEVICE.startswith("cuda"):
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
     try:
         Path("/proc/self/clear_refs").write_text("5")
     except OSError:
@@ -74,6 +85,8 @@ def reset_peak_rss() -> None:
 
 
 def peak_rss_mib() -> float:
+    if DEVICE.startswith("cuda"):
+        logger.info("Peak GPU memory allocated: %.0f MiB", torch.cuda.max_memory_allocated() / 2**20)
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
@@ -85,7 +98,8 @@ def machine_info() -> dict[str, Any]:
                 if line.startswith("model name")), platform.processor())
     return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
             "torch": torch.__version__, "python": platform.python_version(), "platform": platform.platform(),
-            "amx": "amx_bf16" in Path("/proc/cpuinfo").read_text()}
+            "amx": "amx_bf16" in Path("/proc/cpuinfo").read_text(), "device": DEVICE,
+            "gpu": torch.cuda.get_device_name() if DEVICE.startswith("cuda") else None}
 
 
 # -------------------------------------------------------------------------------------------------------- data/model
@@ -185,7 +199,7 @@ def run_sft(model_dir: Path, params: dict, conversations: pd.DataFrame, steps: i
     reset_peak_rss()
     tokenizer = ensure_generation_markers(load_tokenizer(model_dir))
     model = load_causal_lm(model_dir, params["base_model"])
-    sft = {**params["sft"], "device": "cpu", "max_eval_conversations": 0,
+    sft = {**params["sft"], "device": DEVICE, "max_eval_conversations": 0,
            "training": {**params["sft"]["training"], "max_steps": steps, "logging_steps": 1, "save_strategy": "no"}}
     timer = StepTimer()
     with tempfile.TemporaryDirectory() as scratch:
@@ -211,7 +225,7 @@ def run_dpo_project(model_dir: Path, params: dict, pairs: pd.DataFrame, steps: i
     reset_peak_rss()
     tokenizer = load_tokenizer(model_dir)
     model = load_causal_lm(model_dir, params["base_model"])
-    dpo = {**params["dpo"], "device": "cpu", "epochs": 1, "max_train_prompts": None, "max_eval_pairs": 0,
+    dpo = {**params["dpo"], "device": DEVICE, "epochs": 1, "max_train_prompts": None, "max_eval_pairs": 0,
            "training": {**params["dpo"]["training"], "max_steps": steps, "logging_steps": 1, "save_strategy": "no"}}
     timer = StepTimer()
     with tempfile.TemporaryDirectory() as scratch:
@@ -236,13 +250,13 @@ def run_dpo_stock(model_dir: Path, params: dict, ordered_pairs: pd.DataFrame, st
 
     reset_peak_rss()
     tokenizer = load_tokenizer(model_dir)
-    policy = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
-    reference = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    policy = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).to(DEVICE)
+    reference = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).to(DEVICE)
     training = params["dpo"]["training"]
     timer = StepTimer()
     with tempfile.TemporaryDirectory() as scratch:
         config = DPOConfig(
-            output_dir=scratch, use_cpu=True, bf16=False, report_to=[], save_strategy="no", logging_steps=1,
+            output_dir=scratch, use_cpu=DEVICE == "cpu", bf16=False, report_to=[], save_strategy="no", logging_steps=1,
             seed=params["seed"], max_steps=steps, train_sampling_strategy="sequential",
             per_device_train_batch_size=training["per_device_train_batch_size"],
             learning_rate=training["learning_rate"], beta=training["beta"], loss_type=training["loss_type"],
@@ -282,14 +296,14 @@ def run_generation(model_dir: Path, params: dict, conversations: pd.DataFrame, n
 
     def project(autocast_name: str | None) -> tuple[list[str], float]:
         start = time.perf_counter()
-        with torch.autocast("cpu", dtype=torch_dtype(autocast_name or "bfloat16"), enabled=autocast_name is not None):
+        with torch.autocast(DEVICE.split(":")[0], dtype=torch_dtype(autocast_name or "bfloat16"), enabled=autocast_name is not None):
             replies = generate_replies(model, tokenizer, prompts, generation, evaluation["batch_size"], params["seed"])
         return replies, time.perf_counter() - start
 
     project_replies, project_s = project(autocast)
     project_fp32_replies, project_fp32_s = project(None)
 
-    generator = pipeline("text-generation", model=model, tokenizer=tokenizer, device="cpu")
+    generator = pipeline("text-generation", model=model, tokenizer=tokenizer, device=DEVICE)
     tokenizer.padding_side = "left"
     stock_replies = []
     start = time.perf_counter()
@@ -352,12 +366,16 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--phases", default="sft,dpo_project,dpo_stock,generation")
     ap.add_argument("--tag", default=None)
     ap.add_argument("--no-mlflow", action="store_true")
+    ap.add_argument("--device", default="cpu", help="cpu (the benchmark's target) or cuda (a GPU check)")
     args = ap.parse_args(argv)
+    global DEVICE
+    DEVICE = args.device
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if not args.ed_dir.is_dir():
         sys.exit(f"ED data not found at {args.ed_dir}: pass --ed-dir (the ED release folder)")
 
     params = load_project_config("base")
+    params["base_model"] = {**params["base_model"], "device": DEVICE}
     phases = args.phases.split(",")
     torch.manual_seed(params["seed"])
     conversations, all_pairs = build_data(params, args.ed_dir)
