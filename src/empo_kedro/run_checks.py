@@ -1,4 +1,5 @@
-"""Stop a run at once, with the pipeline to run first, when an input that another pipeline makes is missing."""
+"""Stop a run at once, before anything is read or written: an input that another pipeline makes is missing (say
+which pipeline to run first), or a parameter the pipeline reads is out of range."""
 
 from __future__ import annotations
 
@@ -57,6 +58,33 @@ class MissingInputsCheck:
                 missing.append(f"'{name}' ({catalog.get(name)._describe()}): {hint}")
         if missing:
             raise MissingUpstreamError("Missing inputs, nothing was run:\n  " + "\n  ".join(missing))
+
+
+def check_parameters(read: set[str], params: dict) -> None:
+    """Check the parameter blocks a pipeline reads (``read`` holds names like ``dpo`` or
+    ``data_engineering.preferences``); each error names the parameter and its value."""
+    from empo_kedro.emotions.opposites import load_emotion_map
+    from empo_kedro.training.config import torch_dtype, validate_dpo, validate_lora
+
+    if "base_model" in read:
+        torch_dtype(params["base_model"].get("dtype", "float32"))
+    if "sft" in read:
+        validate_lora(params["sft"]["lora"], "sft")
+    if "dpo" in read:
+        validate_dpo(params["dpo"])
+    if read & {"data_engineering", "data_engineering.preferences"}:
+        load_emotion_map(params["data_engineering"]["preferences"]["strategy"], params["emotion_maps"],
+                         params["ed_emotion_labels"])
+
+
+class ParameterCheck:
+    """Before anything runs (nothing read, nothing written, no MLflow run): check the parameters the pipeline reads."""
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, run_params, pipeline, catalog) -> None:
+        read = {name.removeprefix("params:") for name in pipeline.inputs() if name.startswith("params:")}
+        if read:
+            check_parameters(read, catalog.load("parameters"))
 
 
 def install_concise_excepthook() -> None:

@@ -17,11 +17,19 @@ from typing import Any
 
 import mlflow
 from kedro.io import AbstractDataset, DatasetError
+from safetensors import SafetensorError, safe_open
 
+from empo_kedro.errors import UserFacingError
 from empo_kedro.training.base_model import BaseModelSpec, ModelIntegrityError, materialize_base_model, verify_model_dir
+from empo_kedro.training.checkpoints import file_digest
 
 ADAPTER_METADATA = "empo_adapter.json"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
+ADAPTER_CONFIG = "adapter_config.json"
+
+
+class ModelFolderError(UserFacingError, DatasetError):
+    """A model or adapter folder is missing, incomplete or corrupt (the message names the folder and file)."""
 
 
 @dataclass(frozen=True)
@@ -100,11 +108,11 @@ class BaseModelDataset(AbstractDataset[BaseModelSpec, LocalModel]):
 
     def load(self) -> LocalModel:
         if not self._path.exists():
-            raise DatasetError(f"No base model at {self._path}. {self._missing_hint}".strip())
+            raise ModelFolderError(f"No base model at {self._path}. {self._missing_hint}".strip())
         try:
             provenance = verify_model_dir(self._path)
         except ModelIntegrityError as error:
-            raise DatasetError(f"Base model at {self._path} is not intact: {error}. {self._missing_hint}".strip()) from None
+            raise ModelFolderError(f"Base model at {self._path} is not intact: {error}. {self._missing_hint}".strip()) from None
         return LocalModel(path=self._path, provenance=provenance)
 
     def _exists(self) -> bool:
@@ -143,25 +151,47 @@ class AdapterDataset(AbstractDataset[TrainedAdapter, AdapterHandle]):
         try:
             data.model.save_pretrained(build_dir, safe_serialization=True)
             data.tokenizer.save_pretrained(build_dir)
-            (build_dir / ADAPTER_METADATA).write_text(json.dumps(data.metadata, indent=1, default=str))
+            metadata = {**data.metadata, "weights_sha256": file_digest(build_dir / ADAPTER_WEIGHTS)}
+            (build_dir / ADAPTER_METADATA).write_text(json.dumps(metadata, indent=1, default=str))
             replace_dir_atomically(build_dir, self._path)
         except BaseException:
             shutil.rmtree(build_dir, ignore_errors=True)
             raise
 
     def load(self) -> AdapterHandle:
-        metadata_path = self._path / ADAPTER_METADATA
+        """A handle on a complete adapter: files present, JSON readable, weights a whole safetensors file whose
+        sha256 matches the one recorded when it was saved."""
+        hint = self._missing_hint
         if not self._path.exists():
-            raise DatasetError(f"No adapter at {self._path}. {self._missing_hint}".strip())
-        missing = [name for name in (ADAPTER_METADATA, ADAPTER_WEIGHTS, "adapter_config.json")
+            raise ModelFolderError(f"No adapter at {self._path}. {hint}".strip())
+        missing = [name for name in (ADAPTER_METADATA, ADAPTER_WEIGHTS, ADAPTER_CONFIG)
                    if not (self._path / name).is_file()]
         if missing:
-            raise DatasetError(f"Adapter at {self._path} is incomplete (missing {missing}). {self._missing_hint}".strip())
+            raise ModelFolderError(f"Adapter at {self._path} is incomplete (missing {missing}). {hint}".strip())
+        metadata = self._read_json(ADAPTER_METADATA)
+        self._read_json(ADAPTER_CONFIG)
+        weights = self._path / ADAPTER_WEIGHTS
         try:
-            metadata = json.loads(metadata_path.read_text())
-        except json.JSONDecodeError as error:
-            raise DatasetError(f"{metadata_path} is corrupt ({error}). {self._missing_hint}".strip()) from None
+            with safe_open(str(weights), framework="pt"):
+                pass
+        except SafetensorError as error:
+            raise ModelFolderError(f"{weights} is not a readable safetensors file ({error}). {hint}".strip()) from None
+        recorded = metadata.get("weights_sha256")
+        if recorded and file_digest(weights) != recorded:
+            raise ModelFolderError(
+                f"{weights} does not match the sha256 recorded in {ADAPTER_METADATA} (changed or corrupt). {hint}".strip()
+            )
         return AdapterHandle(path=self._path, metadata=metadata)
+
+    def _read_json(self, name: str) -> dict:
+        path = self._path / name
+        try:
+            parsed = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ModelFolderError(f"{path} is corrupt ({error}). {self._missing_hint}".strip()) from None
+        if not isinstance(parsed, dict):
+            raise ModelFolderError(f"{path} is corrupt (not a JSON object). {self._missing_hint}".strip())
+        return parsed
 
     def _exists(self) -> bool:
         return (self._path / ADAPTER_METADATA).is_file()
