@@ -638,7 +638,7 @@ def train_epitome_scorer(
 
     encoder_src = str(encoder_name_or_path) if encoder_name_or_path is not None else str(default_encoder_path())
     tokenizer = AutoTokenizer.from_pretrained(encoder_src)
-    encoder = AutoModel.from_pretrained(encoder_src).float()
+    encoder = AutoModel.from_pretrained(encoder_src, use_safetensors=True).float()  # never pickled weights
     cfg = {
         "mechanisms": mechanisms,
         "max_length": int(p["max_length"]),
