@@ -3,9 +3,11 @@ entry or parameter), is shown without a traceback (a UserFacingError in the chai
 
 Covered elsewhere, at the function level or end to end:
 - malformed ED lines are skipped and reported with their line numbers: tests/data/test_ed_reader.py
-- hypothesis fuzzing of the ED reader: tests/data/test_ed_reader.py::test_fuzzed_lines_are_either_read_or_reported_never_lost
-- missing SFT adapter: tests/pipelines/test_training_pipelines.py::test_dpo_without_an_sft_adapter_says_which_pipeline_to_run_first
-- unreachable MLflow server: tests/pipelines/test_training_pipelines.py::test_unreachable_tracking_server_fails_before_anything_runs
+- hypothesis fuzzing of the ED reader:
+  tests/data/test_ed_reader.py::test_fuzzed_lines_are_either_read_or_reported_never_lost
+- missing SFT adapter and unreachable MLflow server: tests/pipelines/test_training_pipelines.py
+  (test_dpo_without_an_sft_adapter_says_which_pipeline_to_run_first,
+  test_unreachable_tracking_server_fails_before_anything_runs)
 - every map rule, EPITOME field and parameter rule: tests/data/test_emotions.py, tests/evaluation/test_epitome.py,
   tests/training/test_sft_dpo.py, tests/training/test_base_model.py
 """
@@ -106,8 +108,8 @@ def broken_map(entry: dict) -> dict:
     ({"data_engineering": {"preferences": {"strategy": "nearest"}}}, r"Unknown rejected-turn strategy 'nearest'"),
 ], ids=["missing_opposite", "self_opposite", "unknown_strategy"])
 def test_bad_emotion_map_or_strategy_stops_before_anything_is_read(kedro_project: Path, runtime_params, culprit):
-    assert_stopped(kedro_project,
-                   lambda: run_kedro(kedro_project, pipeline="data_engineering", runtime_params=runtime_params), culprit)
+    run = lambda: run_kedro(kedro_project, pipeline="data_engineering", runtime_params=runtime_params)
+    assert_stopped(kedro_project, run, culprit)
 
 
 # ---- EPITOME files, through the evaluation node that reads them ----------------------------------------------
@@ -175,7 +177,8 @@ def training_inputs(kedro_project: Path, tiny_base_and_adapter) -> Path:
     models.mkdir(parents=True)
     shutil.copytree(base, models / "base")
     shutil.copytree(adapter, models / "sft")
-    conversations = pd.DataFrame({"split": ["train"], "conv_id": ["c0"], "messages": [[{"role": "user", "content": "hi"}]]})
+    conversations = pd.DataFrame({"split": ["train"], "conv_id": ["c0"],
+                                  "messages": [[{"role": "user", "content": "hi"}]]})
     for name in ("05_model_input/sft_conversations.parquet", "03_primary/preference_pairs.parquet"):
         (kedro_project / "data" / name).parent.mkdir(parents=True, exist_ok=True)
         conversations.to_parquet(kedro_project / "data" / name)
@@ -202,7 +205,7 @@ def truncate(path: Path) -> None:
 
 
 @pytest.mark.parametrize("victim, damage, culprit", [
-    ("base/model.safetensors", flip_last_byte, r"Base model at .*base is not intact: .*corrupt file model\.safetensors"),
+    ("base/model.safetensors", flip_last_byte, r"Base model at .*base is not intact: .*corrupt file model\.safet"),
     ("sft/adapter_model.safetensors", truncate, r"sft/adapter_model\.safetensors is not a readable safetensors file"),
     ("sft/adapter_model.safetensors", flip_last_byte, r"sft/adapter_model\.safetensors does not match the sha256"),
     ("sft/adapter_config.json", truncate, r"sft/adapter_config\.json is corrupt"),
@@ -222,5 +225,5 @@ def test_corrupt_base_model_or_adapter_is_named_and_nothing_is_trained(training_
 ], ids=["negative_beta", "dpo_rank_0", "sft_rank_0", "unknown_dtype"])
 def test_bad_parameters_stop_the_run_before_anything_runs(training_inputs: Path, pipeline, runtime_params, culprit):
     before = files_under_data(training_inputs)
-    assert_stopped(training_inputs, lambda: run_kedro(training_inputs, pipeline=pipeline, runtime_params=runtime_params),
-                   culprit, before)
+    run = lambda: run_kedro(training_inputs, pipeline=pipeline, runtime_params=runtime_params)
+    assert_stopped(training_inputs, run, culprit, before)

@@ -5,24 +5,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
+import pytest
+import yaml
+from kedro.io import DatasetError
+from kedro_datasets.json import JSONDataset
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-import yaml  # noqa: E402
-from kedro.io import DatasetError  # noqa: E402
-from kedro_datasets.json import JSONDataset  # noqa: E402
-
-from empo_kedro.io.atomic_datasets import (  # noqa: E402
+from empo_kedro.io.atomic_datasets import (
     AtomicCSVDataset,
     AtomicJSONDataset,
     AtomicMatplotlibDataset,
     AtomicParquetDataset,
     AtomicTextDataset,
 )
-from tests.conftest import REPO_ROOT  # noqa: E402
+from tests.conftest import REPO_ROOT
 
 UNENCODABLE = {"ok": list(range(50)), "bad": {1, 2}}  # json.dump has written the first key when it meets the set
 
@@ -74,7 +71,8 @@ def test_saves_round_trip_and_overwrite(tmp_path: Path, dataset_class, data, sav
 
 def test_figure_is_written_atomically(tmp_path: Path):
     target = tmp_path / "plot.png"
-    figure = plt.figure()
+    figure = Figure()
+    figure.add_subplot().plot([0, 1], [1, 0])
     AtomicMatplotlibDataset(filepath=str(target)).save(figure)
     assert target.read_bytes().startswith(b"\x89PNG") and [p.name for p in tmp_path.iterdir()] == ["plot.png"]
 

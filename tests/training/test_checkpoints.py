@@ -22,7 +22,13 @@ from empo_kedro.training.checkpoints import (
 )
 from empo_kedro.training.dpo import build_dpo_trainer, epoch_ordered_pairs, train_dpo
 from empo_kedro.training.modeling import load_tokenizer
-from tests.training.test_sft_dpo import MODEL_PARAMS, dpo_params, preference_pairs, tiny_dir  # noqa: F401
+from tests.tiny_models import make_tiny_causal_lm
+from tests.training.test_sft_dpo import MODEL_PARAMS, dpo_params, preference_pairs
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory) -> Path:
+    return make_tiny_causal_lm(tmp_path_factory.mktemp("tiny"))
 
 
 class Interrupted(Exception):
@@ -42,8 +48,7 @@ def lora_weights(model) -> dict[str, torch.Tensor]:
     return {name: p.detach().clone() for name, p in model.named_parameters() if "lora_" in name}
 
 
-def test_interrupted_dpo_resumes_from_its_last_checkpoint_and_matches_an_uninterrupted_run(tiny_dir, tmp_path,  # noqa: F811
-                                                                                           caplog):
+def test_interrupted_dpo_resumes_from_its_last_checkpoint_like_an_uninterrupted_run(tiny_dir, tmp_path, caplog):
     params = dpo_params(max_steps=4, save_strategy="steps", save_steps=1, save_total_limit=2)
     pairs = preference_pairs()
     tokenizer = load_tokenizer(tiny_dir)

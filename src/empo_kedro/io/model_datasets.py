@@ -20,7 +20,12 @@ from kedro.io import AbstractDataset, DatasetError
 from safetensors import SafetensorError, safe_open
 
 from empo_kedro.errors import UserFacingError
-from empo_kedro.training.base_model import BaseModelSpec, ModelIntegrityError, materialize_base_model, verify_model_dir
+from empo_kedro.training.base_model import (
+    BaseModelSpec,
+    ModelIntegrityError,
+    materialize_base_model,
+    verify_model_dir,
+)
 from empo_kedro.training.checkpoints import file_digest
 
 ADAPTER_METADATA = "empo_adapter.json"
@@ -112,7 +117,9 @@ class BaseModelDataset(AbstractDataset[BaseModelSpec, LocalModel]):
         try:
             provenance = verify_model_dir(self._path)
         except ModelIntegrityError as error:
-            raise ModelFolderError(f"Base model at {self._path} is not intact: {error}. {self._missing_hint}".strip()) from None
+            raise ModelFolderError(
+                f"Base model at {self._path} is not intact: {error}. {self._missing_hint}".strip()
+            ) from None
         return LocalModel(path=self._path, provenance=provenance)
 
     def _exists(self) -> bool:
@@ -179,7 +186,8 @@ class AdapterDataset(AbstractDataset[TrainedAdapter, AdapterHandle]):
         recorded = metadata.get("weights_sha256")
         if recorded and file_digest(weights) != recorded:
             raise ModelFolderError(
-                f"{weights} does not match the sha256 recorded in {ADAPTER_METADATA} (changed or corrupt). {hint}".strip()
+                f"{weights} does not match the sha256 recorded in {ADAPTER_METADATA} (changed or corrupt). "
+                f"{hint}".strip()
             )
         return AdapterHandle(path=self._path, metadata=metadata)
 
