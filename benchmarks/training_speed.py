@@ -359,7 +359,7 @@ def log_to_mlflow(result: dict, output: Path) -> None:
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ed-dir", type=Path, default=REPO.parent / "shared" / "data" / "empatheticdialogues")
-    ap.add_argument("--pairs", type=int, default=96, help="first N train preference pairs")
+    ap.add_argument("--pairs", type=int, default=64, help="first N train preference pairs")
     ap.add_argument("--steps", type=int, default=None, help="DPO/SFT steps (default: pairs / batch size)")
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--gen-prompts", type=int, default=32)
