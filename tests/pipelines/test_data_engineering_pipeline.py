@@ -30,6 +30,16 @@ def test_sample_data_builds_sft_and_preference_sets(kedro_project: Path):
     assert report["labels_without_opposite"] == []
 
 
+def test_random_ablation_draws_rejected_turns_from_any_other_emotion(kedro_project: Path):
+    run_kedro(kedro_project, pipeline="data_engineering",
+              runtime_params={"data_engineering": {"preferences": {"strategy": "random"}}})
+    pairs = pd.read_parquet(kedro_project / "data" / "03_primary" / "preference_pairs.parquet")
+    assert len(pairs) and (pairs["rejected_emotion"] != pairs["emotion"]).all()
+    assert (pairs["rejected_emotion"] != pairs["emotion"].map(EXTENDED)).any()  # not the Plutchik opposite
+    report = json.loads((kedro_project / "data" / "08_reporting" / "data_report.json").read_text())
+    assert report["opposite_map"] == "random (any other emotion)"
+
+
 def test_wrong_header_stops_the_run_naming_the_file(kedro_project: Path):
     broken = kedro_project / "data" / "01_raw" / "empatheticdialogues" / "valid.csv"
     broken.write_text("id,text\n1,hello\n")

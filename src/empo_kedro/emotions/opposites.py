@@ -33,6 +33,15 @@ class EmotionMap:
         """The opposite label, or None when the label is explicitly unmapped."""
         return self.opposites.get(label)
 
+    @property
+    def is_random(self) -> bool:
+        """The ``random`` ablation: any other emotion may give the rejected turn."""
+        return self.name == RANDOM_STRATEGY
+
+
+#: What the data_engineering pipeline passes on for the ``random`` ablation (Kedro cannot pass None between nodes).
+RANDOM_REJECTION = EmotionMap(name=RANDOM_STRATEGY, opposites={}, reasons={}, unmapped=frozenset())
+
 
 def load_emotion_map(
     strategy: str, emotion_maps: Mapping[str, Mapping], known_labels: Iterable[str]

@@ -11,7 +11,7 @@ from empo_kedro.data.dialogues import build_dialogues, build_sft_conversations
 from empo_kedro.data.ed_reader import EdFormatError, EdRelease, check_emotion_labels
 from empo_kedro.data.preferences import build_preference_pairs
 from empo_kedro.data.report import build_data_report
-from empo_kedro.emotions.opposites import EmotionMap, check_coverage, load_emotion_map
+from empo_kedro.emotions.opposites import RANDOM_REJECTION, EmotionMap, check_coverage, load_emotion_map
 
 logger = logging.getLogger(__name__)
 
@@ -32,16 +32,18 @@ def make_sft_conversations(dialogues: pd.DataFrame, system_prompt: str) -> pd.Da
     return build_sft_conversations(dialogues, system_prompt)
 
 
-def load_opposite_map(params: dict, emotion_maps: dict, emotion_labels: list[str]) -> EmotionMap | None:
-    """The validated opposite-emotion map of the chosen strategy (None for the random ablation)."""
-    return load_emotion_map(params["strategy"], emotion_maps, emotion_labels)
+def load_opposite_map(params: dict, emotion_maps: dict, emotion_labels: list[str]) -> EmotionMap:
+    """The validated opposite-emotion map of the chosen strategy (``RANDOM_REJECTION`` for the random ablation)."""
+    return load_emotion_map(params["strategy"], emotion_maps, emotion_labels) or RANDOM_REJECTION
 
 
 def make_preference_pairs(
-    dialogues: pd.DataFrame, emotion_map: EmotionMap | None, params: dict, system_prompt: str, seed: int
+    dialogues: pd.DataFrame, emotion_map: EmotionMap, params: dict, system_prompt: str, seed: int
 ) -> tuple[pd.DataFrame, dict]:
     """Check the map covers the data's labels, then draw rejected turns for every epoch."""
-    if emotion_map is not None:
+    if emotion_map.is_random:
+        emotion_map = None
+    else:
         check_coverage(emotion_map, dialogues["emotion"].unique())
     pairs, missing = build_preference_pairs(
         dialogues, emotion_map, system_prompt, params["prompt_turns"], params["n_epochs"], seed
@@ -57,12 +59,13 @@ def make_data_report(
     pair_drops: dict,
     dialogues: pd.DataFrame,
     pairs: pd.DataFrame,
-    emotion_map: EmotionMap | None,
+    emotion_map: EmotionMap,
     params: dict,
 ) -> dict:
     """Assemble the report and print it in the log."""
     report = build_data_report(
-        read_reports, dialogue_drops, pair_drops, dialogues, pairs, emotion_map, params["strategy"]
+        read_reports, dialogue_drops, pair_drops, dialogues, pairs, None if emotion_map.is_random else emotion_map,
+        params["strategy"]
     )
     summary = {k: report[k] for k in ("rows_read", "lines_skipped", "dialogues_per_split",
                                       "dialogues_dropped_or_repaired", "prompts_without_pair",
