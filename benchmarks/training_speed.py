@@ -392,6 +392,7 @@ def main(argv: list[str] | None = None) -> dict:
                      "ed_dir": str(args.ed_dir), "base_model": params["base_model"]["display_name"]},
         "peak_gflops": {"bf16": matmul_peak_gflops(torch.bfloat16), "fp32": matmul_peak_gflops(torch.float32)},
         "tokens_per_pair": statistics.fmean(tokens),
+        "load_average_at_start": os.getloadavg(),
     }
     logger.info("Matmul peak: %s GFLOP/s", {k: round(v) for k, v in result["peak_gflops"].items()})
     n_params = non_embedding_parameters(model_dir)
@@ -426,6 +427,7 @@ def main(argv: list[str] | None = None) -> dict:
         result["generation"] = run_generation(model_dir, params, conversations, args.gen_prompts)
         logger.info("Generation: %s", result["generation"])
 
+    result["load_average_at_end"] = os.getloadavg()  # other work on the machine skews every timing above
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     output = OUT_DIR / (f"training_speed_{args.tag}.json" if args.tag else "training_speed.json")
     output.write_text(json.dumps(result, indent=2))
