@@ -61,6 +61,18 @@ def test_variants_switch_adapters_on_one_base_copy(stack):
             pass
 
 
+def test_further_adapters_stack_on_sft_like_dpo(stack):
+    ids = torch.tensor([[1, 5, 9, 14, 2]])
+    models = VariantModel(stack["base"], stack["sft"], None, MODEL_PARAMS, extra_adapters={"trial": stack["dpo"]})
+    assert models.variants == ["base", "sft", "trial"]
+    expected = logits_of(load_adapted_model(stack["base"], MODEL_PARAMS, merged_parents=[stack["sft"]],
+                                            adapter_path=stack["dpo"]), ids)
+    with models.use("trial") as model:
+        torch.testing.assert_close(logits_of(model, ids), expected, atol=1e-4, rtol=1e-4)
+    with pytest.raises(ValueError, match="Adapter name 'dpo' is taken"):
+        VariantModel(stack["base"], stack["sft"], stack["dpo"], MODEL_PARAMS, extra_adapters={"dpo": stack["dpo"]})
+
+
 def test_batched_left_padded_generation_equals_one_prompt_at_a_time(stack):
     model = load_causal_lm(stack["base"], MODEL_PARAMS).eval()
     tokenizer = load_tokenizer(stack["sft"])

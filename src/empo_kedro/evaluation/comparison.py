@@ -54,11 +54,14 @@ def _bootstrap_statistic(a: Sequence, b: Sequence, statistic: Callable[[list], f
 
 def bootstrap_differences(scores: pd.DataFrame, per_item_retention: Mapping[str, Mapping[str, np.ndarray]],
                           distinct_orders: Sequence[int], n_resamples: int, confidence: float,
-                          seed: int) -> pd.DataFrame:
-    """CIs of SFT-minus-base and DPO-minus-SFT for every metric (prompts, MMLU questions or KL texts resampled)."""
+                          seed: int, contrasts: Sequence[tuple[str, str]] = CONTRASTS) -> pd.DataFrame:
+    """CIs of (tuned - reference) for every metric and contrast (prompts, MMLU questions or KL texts resampled).
+
+    The default contrasts are SFT-minus-base and DPO-minus-SFT.
+    """
     variants = set(scores["variant"])
     rows = []
-    for tuned, reference in CONTRASTS:
+    for tuned, reference in contrasts:
         if not {tuned, reference} <= variants:
             continue
         contrast = f"{tuned}-{reference}"

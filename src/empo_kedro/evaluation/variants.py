@@ -30,14 +30,19 @@ class VariantModel:
     """
 
     def __init__(self, base_path: Path | str, sft_adapter: Path | str, dpo_adapter: Path | str | None,
-                 model_params: Mapping[str, Any], autocast_dtype: str | None = None) -> None:
+                 model_params: Mapping[str, Any], autocast_dtype: str | None = None,
+                 extra_adapters: Mapping[str, Path | str] | None = None) -> None:
         base = load_causal_lm(base_path, model_params)
         self.autocast_dtype = torch_dtype(autocast_dtype) if autocast_dtype else None
         self.model = PeftModel.from_pretrained(base, str(sft_adapter), adapter_name=SFT)
         self.variants = [BASE, SFT]
-        if dpo_adapter is not None:
-            self.model.load_adapter(str(dpo_adapter), adapter_name=DPO)
-            self.variants.append(DPO)
+        # Further adapters trained on the SFT-merged weights (sweep trials, ablations) stack on SFT like DPO does.
+        stacked = [*([(DPO, dpo_adapter)] if dpo_adapter is not None else []), *(extra_adapters or {}).items()]
+        for name, path in stacked:
+            if name in self.variants:
+                raise ValueError(f"Adapter name '{name}' is taken: variants are {self.variants}")
+            self.model.load_adapter(str(path), adapter_name=name)
+            self.variants.append(name)
         self.model.eval()
 
     @contextlib.contextmanager
@@ -52,7 +57,7 @@ class VariantModel:
             if variant == BASE:
                 stack.enter_context(self.model.disable_adapter())
             else:
-                self.model.base_model.set_adapter([SFT] if variant == SFT else [SFT, DPO])
+                self.model.base_model.set_adapter([SFT] if variant == SFT else [SFT, variant])
                 for parameter in self.model.parameters():
                     parameter.requires_grad_(False)
             yield self.model
