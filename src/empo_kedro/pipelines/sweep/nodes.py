@@ -1,0 +1,170 @@
+"""Nodes of the sweep pipeline: plan trials, build their preference pairs, run (or reuse) trials, select the best
+on the validation split, train the random-rejected ablation, and compare base / SFT / DPO / ablation on test."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pandas as pd
+
+from empo_kedro.data.preferences import build_preference_pairs
+from empo_kedro.emotions.opposites import check_coverage, load_emotion_map
+from empo_kedro.evaluation.epitome_scorer import EpitomeScorer
+from empo_kedro.evaluation.generation import select_eval_prompts
+from empo_kedro.evaluation.variants import BASE, DPO, SFT
+from empo_kedro.io.model_datasets import AdapterHandle, LocalModel
+from empo_kedro.io.sweep_store import TrialStore
+from empo_kedro.reporting.plots import plot_sweep
+from empo_kedro.sweep.evaluation import kl_texts
+from empo_kedro.sweep.final import ablation_variant, cached_compare_final, json_records
+from empo_kedro.sweep.space import SweepConfigError, ablation_spec, fingerprint, plan_trials, select_best
+from empo_kedro.sweep.trials import SweepContext, run_trial, sft_reference
+from empo_kedro.tracking import sweep_runs
+from empo_kedro.tracking.machine import machine_tags
+
+logger = logging.getLogger(__name__)
+
+
+def plan_sweep(sweep: dict, dpo: dict, preferences: dict, seed: int) -> list[dict]:
+    """The trials to run: each one's varied settings, rejected-turn strategy and full ``dpo`` parameter block."""
+    plan = plan_trials(sweep, dpo, preferences["strategy"], seed)
+    logger.info("Sweep: %s search, %d trials over %s", sweep["method"], len(plan), list(plan[0]["settings"]))
+    return plan
+
+
+def build_sweep_pairs(dialogues: pd.DataFrame, plan: list[dict], sweep: dict, preferences: dict,
+                      emotion_maps: dict, emotion_labels: list[str], system_prompt: str, seed: int) -> pd.DataFrame:
+    """Preference pairs for every strategy a trial or the ablation may use, from the same dialogues, with a
+    ``strategy`` column. Draw k of a strategy is the same whatever the number of draws."""
+    final = sweep["final"]
+    strategies = sorted({spec["strategy"] for spec in plan}
+                        | {final["ablation_strategy"], final["ablation_counterpart"]})
+    n_epochs = max(int(spec["dpo_params"]["epochs"]) for spec in plan)
+    frames = []
+    for strategy in strategies:
+        emotion_map = load_emotion_map(strategy, emotion_maps, emotion_labels)
+        if emotion_map is not None:
+            check_coverage(emotion_map, dialogues["emotion"].unique())
+        pairs, missing = build_preference_pairs(dialogues, emotion_map, system_prompt, preferences["prompt_turns"],
+                                                n_epochs, seed)
+        if pairs.empty:
+            raise SweepConfigError(f"No preference pairs with strategy '{strategy}': {missing}")
+        logger.info("Sweep pairs: %s: %d pairs (%d draws); prompts without a pair: %s", strategy, len(pairs),
+                    n_epochs, missing or "none")
+        frames.append(pairs.assign(strategy=strategy))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _context(base_model: LocalModel, sft_adapter: AdapterHandle, dialogues: pd.DataFrame, scorer: EpitomeScorer,
+             store: TrialStore, plan: list[dict], model_params: dict, eval_params: dict, sweep: dict,
+             system_prompt: str, seed: int) -> SweepContext:
+    selection = sweep["selection"]
+    prompts = select_eval_prompts(dialogues, selection["split"], selection.get("n_prompts"), system_prompt, seed)
+    ctx = SweepContext(base_model, sft_adapter, model_params, eval_params, scorer, prompts,
+                       kl_texts(eval_params["retention"]["kl"]["n_texts"], seed), store, seed, selection["split"])
+    ctx.sweep_id = fingerprint({"plan": [[s["dpo_params"], s["strategy"]] for s in plan], "eval": ctx.eval_key,
+                                "lineage": ctx.lineage, "seed": seed})
+    return ctx
+
+
+def _strategy_pairs(pairs: pd.DataFrame, strategy: str) -> pd.DataFrame:
+    return pairs.loc[pairs["strategy"] == strategy].drop(columns="strategy").reset_index(drop=True)
+
+
+def _wall(record: dict) -> float:
+    return record["metrics"].get("trial/train_wall_s", 0.0) + record["metrics"].get("trial/eval_wall_s", 0.0)
+
+
+def run_sweep_trials(base_model: LocalModel, sft_adapter: AdapterHandle, pairs: pd.DataFrame,
+                     dialogues: pd.DataFrame, scorer: EpitomeScorer, store: TrialStore, plan: list[dict],
+                     model_params: dict, eval_params: dict, sweep: dict, system_prompt: str, seed: int) -> dict:
+    """Every trial of the plan, trained and scored on the selection split or reused from the sweep folder."""
+    started = time.perf_counter()
+    ctx = _context(base_model, sft_adapter, dialogues, scorer, store, plan, model_params, eval_params, sweep,
+                   system_prompt, seed)
+    splits = dialogues["split"].value_counts().sort_index()
+    sweep_runs.tag_parent({"sweep.id": ctx.sweep_id, "sweep.store": store.root, "sweep.selection_prompts": len(ctx.prompts),
+                           "sweep.data.dialogues": ", ".join(f"{k}={v}" for k, v in splits.items()), **machine_tags()})
+    reference = sft_reference(ctx)
+    sweep_runs.tag_parent({}, {f"sweep/sft/{k.removeprefix('eval/')}": v for k, v in reference["metrics"].items()})
+    trials = [run_trial(ctx, spec, _strategy_pairs(pairs, spec["strategy"]), reference) for spec in plan]
+    reused = sum(t["reused"] for t in trials)
+    logger.info("Sweep: %d trials, %d of them reused from %s", len(trials), reused, store.root)
+    sweep_runs.tag_parent({}, {"sweep/n_trials": len(trials), "sweep/n_reused": reused,
+                               "sweep/trials_wall_s": sum(map(_wall, trials)) + reference.get("wall_s", 0.0),
+                               "sweep/session_trials_wall_s": time.perf_counter() - started})
+    return {"sweep_id": ctx.sweep_id, "split": ctx.split, "reference": reference["metrics"], "trials": trials}
+
+
+def select_sweep_trial(sweep_trials: dict, sweep: dict) -> dict:
+    """The best trial on the selection split, within the guards; named on the parent run."""
+    selection = select_best(sweep_trials["trials"], sweep_trials["reference"], sweep["selection"])
+    best = next(t for t in sweep_trials["trials"] if t["trial_id"] == selection["best_trial"])
+    selection.update(split=sweep_trials["split"], sweep_id=sweep_trials["sweep_id"], best=best)
+    if not selection["guards_passed"]:
+        logger.warning("Sweep: no trial passes the guards %s; the best of all is reported: %s",
+                       selection["guards"], selection["guard_failures"])
+    sweep_runs.log_selection(selection, best)
+    logger.info("Sweep: best trial %s (%s = %.4f; SFT %s) with %s", best["trial_id"], selection["metric"],
+                selection["value"], selection["reference_value"], {**best["settings"], "strategy": best["strategy"]})
+    return selection
+
+
+def run_sweep_ablation(base_model: LocalModel, sft_adapter: AdapterHandle, pairs: pd.DataFrame,
+                       dialogues: pd.DataFrame, scorer: EpitomeScorer, store: TrialStore, plan: list[dict],
+                       selection: dict, model_params: dict, eval_params: dict, sweep: dict, system_prompt: str,
+                       seed: int) -> dict:
+    """The best settings with random rejected turns (reused when the grid held it), scored on the same split."""
+    started = time.perf_counter()
+    ctx = _context(base_model, sft_adapter, dialogues, scorer, store, plan, model_params, eval_params, sweep,
+                   system_prompt, seed)
+    spec = ablation_spec(plan, selection["best"], sweep["final"])
+    record = run_trial(ctx, spec, _strategy_pairs(pairs, spec["strategy"]), sft_reference(ctx),
+                       role=sweep_runs.ROLE_ABLATION)
+    sweep_runs.tag_parent({"sweep.ablation_trial": record["trial_id"], "sweep.ablation_strategy": record["strategy"],
+                           "sweep.ablation_run_id": record["mlflow_run_id"] or ""},
+                          {"sweep/ablation_wall_s": _wall(record),
+                           "sweep/session_ablation_wall_s": time.perf_counter() - started})
+    return record
+
+
+def evaluate_sweep_final(base_model: LocalModel, sft_adapter: AdapterHandle, store: TrialStore, selection: dict,
+                         ablation: dict, dialogues: pd.DataFrame, scorer: EpitomeScorer, model_params: dict,
+                         eval_params: dict, sweep: dict, system_prompt: str, seed: int) -> dict:
+    """Base / SFT / DPO(best) / DPO(ablation) on the final split with CIs; one nested MLflow run per variant."""
+    final, best = sweep["final"], selection["best"]
+    prompts = select_eval_prompts(dialogues, final["split"], final.get("n_prompts"), system_prompt, seed)
+    result = cached_compare_final(store, best, ablation, base_model, sft_adapter, prompts, scorer, model_params,
+                                  eval_params, final, seed)
+    table, cis, samples = result["table"], result["cis"], result["samples"]
+    if result["reused"]:
+        logger.info("Sweep: the final comparison of these trials on '%s' is already done, reusing it", final["split"])
+    ablation_name = ablation_variant(ablation["strategy"])
+    trained = {DPO: best, ablation_name: ablation}
+    variants = {v: {"trial_id": trained[v]["trial_id"] if v in trained else "",
+                    "strategy": trained[v]["strategy"] if v in trained else "",
+                    "mlflow_trial_run_id": (trained[v].get("mlflow_run_id") or "") if v in trained else ""}
+                for v in (BASE, SFT, DPO, ablation_name)}
+    run_ids = sweep_runs.log_final_runs(
+        table, cis, {v: {"sweep.trial_id": i["trial_id"], "strategy": i["strategy"]} for v, i in variants.items()
+                     if i["trial_id"]},
+        {"sweep.id": selection["sweep_id"], "split": final["split"]})
+    sweep_runs.tag_parent({"sweep.final_done": "true", "sweep.final_split": final["split"],
+                           "sweep.final_mmlu": str(bool(final.get("mmlu", True))).lower()},
+                          {"sweep/final_wall_s": result["wall_s"]})
+    key_metrics = cis["metric"].isin(["diff_mean", "bertscore_f1", "kl_to_base", "mmlu_correct"])
+    logger.info("Sweep, final on '%s':\n%s\n%s", final["split"], table.round(4).to_string(),
+                cis.loc[key_metrics].round(4).to_string(index=False))
+    return {"split": final["split"], "n_prompts": len(prompts), "variants": variants,
+            "table": json_records(table.reset_index()), "cis": json_records(cis), "samples": samples,
+            "mlflow_run_ids": run_ids, "wall_s": result["wall_s"], "reused": result["reused"]}
+
+
+def plot_sweep_trials(sweep_trials: dict, selection: dict, sweep: dict):
+    """The selection metric of every trial against the varied settings (``sweep.plot.x``)."""
+    rows = [{"trial_id": t["trial_id"], "strategy": t["strategy"], **t["settings"], **t["metrics"]}
+            for t in sweep_trials["trials"]]
+    metric = selection["metric"]
+    return plot_sweep(pd.DataFrame(rows), sweep["plot"]["x"], metric, sweep_trials["reference"].get(metric),
+                      selection["best_trial"], f"Sweep on the '{sweep_trials['split']}' split")

@@ -1,0 +1,59 @@
+"""The sweep plot: the selection metric of every trial against the settings it varied (beta, learning rate...)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.ticker import NullFormatter  # noqa: E402
+
+LOG_SCALE_MIN_RATIO = 9.0  # an axis spanning more than this factor is drawn on a log scale
+MAX_LABELLED_TICKS = 8     # up to this many distinct values: one tick per value
+
+
+def _numeric(values: pd.Series) -> pd.Series | None:
+    converted = pd.to_numeric(values, errors="coerce")
+    return converted if converted.notna().all() else None
+
+
+def plot_sweep(trials: pd.DataFrame, x_keys: Sequence[str], metric: str, reference_value: float | None,
+               best_trial: str | None, title: str) -> plt.Figure:
+    """One panel per numeric setting in ``x_keys`` that the trials hold (trial number when none does).
+
+    ``trials`` has a ``trial_id`` and a ``strategy`` column, one column per setting and one for ``metric``.
+    Points are coloured by strategy, the best trial is circled, SFT's value on the same split is a dashed line.
+    """
+    panels = [(key, x) for key in x_keys if key in trials.columns and (x := _numeric(trials[key])) is not None]
+    if not panels:
+        panels = [("trial", pd.Series(np.arange(len(trials)), index=trials.index))]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.6), squeeze=False)
+    strategies = sorted(trials["strategy"].astype(str).unique()) if len(trials) else []
+    colours = {s: f"C{i}" for i, s in enumerate(strategies)}
+    y = pd.to_numeric(trials[metric], errors="coerce") if metric in trials.columns else pd.Series(dtype=float)
+    for ax, (key, x) in zip(axes[0], panels):
+        for strategy in strategies:
+            rows = trials["strategy"].astype(str) == strategy
+            ax.scatter(x[rows], y[rows], color=colours[strategy], label=strategy, alpha=0.8)
+        if best_trial is not None and (trials["trial_id"] == best_trial).any():
+            best = trials["trial_id"] == best_trial
+            ax.scatter(x[best], y[best], s=160, facecolors="none", edgecolors="black", label="best")
+        if reference_value is not None:
+            ax.axhline(reference_value, color="grey", linestyle="--", label="SFT")
+        positive = x[x > 0]
+        if len(positive) == len(x) and len(x) and positive.max() / positive.min() > LOG_SCALE_MIN_RATIO:
+            ax.set_xscale("log")
+        values = sorted(set(x.tolist()))
+        if 0 < len(values) <= MAX_LABELLED_TICKS:  # label the values tried, not matplotlib's log decades
+            ax.set_xticks(values, [f"{v:g}" for v in values])
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel(key)
+        ax.set_ylabel(metric)
+    axes[0][-1].legend(fontsize="small")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

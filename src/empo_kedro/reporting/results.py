@@ -1,0 +1,402 @@
+"""docs/results.md from the MLflow runs of a finished sweep, so every number in it is the one MLflow holds.
+
+Read back (names from :mod:`empo_kedro.tracking.sweep_runs`): the sweep's parent run (tags naming the best trial,
+the machine, CI bounds and wall times as metrics, and the ``sweep_trials.json`` / ``sweep_final.json``
+artifacts listing run ids and sample replies), each trial's nested run (settings as params, ``eval/*`` metrics on
+the selection split) and each final variant's nested run (``eval/*`` on the test split). The sentences about
+differences are computed from the CIs: a CI that contains 0 is reported as "no detectable difference".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import matplotlib.pyplot as plt
+import mlflow
+import pandas as pd
+from mlflow.entities import Run
+from mlflow.exceptions import MlflowException
+
+from empo_kedro.errors import UserFacingError
+from empo_kedro.reporting.plots import plot_sweep
+from empo_kedro.sweep.space import guard_failures
+
+logger = logging.getLogger(__name__)
+
+TRIALS_ARTIFACT = "sweep_trials.json"
+FINAL_ARTIFACT = "sweep_final.json"
+FINAL_DONE_FILTER = "tags.`sweep.final_done` = 'true' and attributes.status = 'FINISHED'"
+# Direction of each metric: -1 lower is better, +1 higher is better, 0 neither (a description, not a verdict).
+DIRECTION = {"diff_mean": -1, "diff_ER": -1, "diff_IP": -1, "diff_EX": -1, "kl_to_base": -1,
+             "bertscore_f1": 1, "bertscore_precision": 1, "bertscore_recall": 1, "mmlu_correct": 1,
+             "mmlu_accuracy": 1}
+LABELS = {"diff_mean": "mean diff-EPITOME", "diff_ER": "diff-EPITOME ER", "diff_IP": "diff-EPITOME IP",
+          "diff_EX": "diff-EPITOME EX", "bertscore_f1": "BERTScore F1", "kl_to_base": "KL to base (nats/token)",
+          "mmlu_correct": "MMLU accuracy", "mmlu_accuracy": "MMLU accuracy", "length_words": "reply length (words)",
+          "distinct_2": "distinct-2"}
+# Trial metrics shown in the sweep table, with their column names.
+TRIAL_COLUMNS = {"eval/diff_mean": "diff_mean", "eval/bertscore_f1": "bertscore_f1", "eval/kl_to_base": "kl_to_base",
+                 "eval/changed_vs_sft": "changed vs SFT", "train/eval_rewards/accuracies": "held-out reward acc.",
+                 "train/eval_rewards/margins": "held-out reward margin"}
+SFT_COLUMNS = ("eval/diff_mean", "eval/bertscore_f1", "eval/kl_to_base")
+
+
+class ResultsError(UserFacingError, RuntimeError):
+    """No finished sweep run to report, or one that lacks what the report needs."""
+
+
+def num(value: Any, digits: int = 4) -> str:
+    """How every number is written in the document (tests compare with MLflow's values through it)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{float(value):.{digits}f}"
+
+
+def describe_difference(tuned: str, reference: str, metric: str, diff: float, low: float, high: float) -> str:
+    """One sentence from a CI: which side is better, or no detectable difference when the CI contains 0."""
+    label = LABELS.get(metric, metric)
+    figures = f"{tuned} - {reference} {label} = {num(diff)} [{num(low)}, {num(high)}]"
+    if low <= 0 <= high:
+        return f"{figures}: no detectable difference"
+    direction = DIRECTION.get(metric, 0)
+    if direction == 0:
+        return f"{figures}: {tuned} is {'higher' if low > 0 else 'lower'}"
+    better = (low > 0) == (direction > 0)
+    return f"{figures}: {tuned} is {'better' if better else 'worse'}"
+
+
+@dataclass
+class SweepRecord:
+    """Everything the document shows, read from MLflow."""
+
+    parent: Run
+    trials: pd.DataFrame
+    varied: list[str]
+    final: dict[str, dict[str, float]]
+    final_tags: dict[str, dict[str, str]]
+    cis: pd.DataFrame
+    final_artifact: dict
+    tracking_uri: str
+    experiment: str
+    missing_trial_runs: list[str] = field(default_factory=list)
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return self.parent.data.tags
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return self.parent.data.metrics
+
+
+def find_sweep_run(client: mlflow.MlflowClient, run_id: str | None) -> Run:
+    """The given run, or the newest finished sweep run with a final comparison in any experiment."""
+    if run_id:
+        try:
+            run = client.get_run(run_id)
+        except MlflowException:
+            raise ResultsError(f"No MLflow run '{run_id}' in {mlflow.get_tracking_uri()}") from None
+        if run.data.tags.get("sweep.final_done") != "true":
+            raise ResultsError(f"MLflow run '{run_id}' is not a finished sweep (no final comparison logged)")
+        return run
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    runs = client.search_runs(experiments, FINAL_DONE_FILTER, order_by=["attributes.start_time DESC"],
+                              max_results=1) if experiments else []
+    if not runs:
+        raise ResultsError(f"No finished sweep run in {mlflow.get_tracking_uri()}: run `make sweep` "
+                           "(kedro run --pipeline=sweep) first, or set results.sweep_run_id")
+    return runs[0]
+
+
+def _artifact(client: mlflow.MlflowClient, run_id: str, name: str) -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            path = client.download_artifacts(run_id, name, folder)
+        except (MlflowException, OSError) as error:
+            raise ResultsError(f"MLflow run '{run_id}' lacks the artifact {name} ({error})") from None
+        with open(path) as handle:
+            return json.load(handle)
+
+
+def _trial_frame(client: mlflow.MlflowClient, trials_artifact: dict) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """One row per trial from its MLflow run: params (settings) and metrics; trials without a run are listed."""
+    rows, missing, varied = [], [], []
+    for trial in trials_artifact["trials"]:
+        varied += [k for k in trial["settings"] if k not in varied]
+        run_id = trial.get("mlflow_run_id")
+        try:
+            run = client.get_run(run_id) if run_id else None
+        except MlflowException:
+            run = None
+        if run is None:
+            missing.append(trial["trial_id"])
+            continue
+        rows.append({"index": trial["index"], "role": trial.get("role", "trial"), "trial_id": trial["trial_id"],
+                     "run_id": run_id, "strategy": run.data.params.get("strategy", trial["strategy"]),
+                     **run.data.params, **run.data.metrics})
+    return pd.DataFrame(rows), varied, missing
+
+
+def _cis_from_metrics(metrics: Mapping[str, float]) -> pd.DataFrame:
+    """``final/<contrast>/<metric>/<bound>`` parent metrics back into a table."""
+    rows: dict[tuple[str, str], dict[str, float]] = {}
+    for name, value in metrics.items():
+        parts = name.split("/")
+        if parts[0] != "final" or len(parts) != 4:
+            continue
+        rows.setdefault((parts[1], parts[2]), {})[parts[3]] = value
+    return pd.DataFrame([{"contrast": c, "metric": m, **bounds} for (c, m), bounds in rows.items()
+                         if {"diff", "low", "high"} <= set(bounds)])
+
+
+def load_sweep_record(run_id: str | None = None, client: mlflow.MlflowClient | None = None) -> SweepRecord:
+    """Read a finished sweep back from MLflow (the newest one when ``run_id`` is None)."""
+    client = client or mlflow.MlflowClient()
+    parent = find_sweep_run(client, run_id)
+    trials, varied, missing = _trial_frame(client, _artifact(client, parent.info.run_id, TRIALS_ARTIFACT))
+    if missing:
+        logger.warning("Results: %d trial(s) have no MLflow run in this store and are left out: %s",
+                       len(missing), missing)
+    final_artifact = _artifact(client, parent.info.run_id, FINAL_ARTIFACT)
+    final, final_tags = {}, {}
+    for key, value in sorted(parent.data.tags.items()):
+        if key.startswith("sweep.final_run."):
+            run = client.get_run(value)
+            variant = key.removeprefix("sweep.final_run.")
+            final[variant] = {k.removeprefix("eval/"): v for k, v in run.data.metrics.items()}
+            final_tags[variant] = run.data.tags
+    order = list(final_artifact.get("variants", {}))
+    final = {v: final[v] for v in sorted(final, key=lambda v: order.index(v) if v in order else len(order))}
+    return SweepRecord(parent=parent, trials=trials, varied=varied, final=final, final_tags=final_tags,
+                       cis=_cis_from_metrics(parent.data.metrics), final_artifact=final_artifact,
+                       tracking_uri=mlflow.get_tracking_uri(),
+                       experiment=client.get_experiment(parent.info.experiment_id).name, missing_trial_runs=missing)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(cell).replace("|", "\\|").replace("\n", " ") for cell in row) + " |"
+              for row in rows]
+    return "\n".join(lines)
+
+
+def _minutes(seconds: float | None) -> str:
+    return "n/a" if seconds is None else f"{seconds / 60:.1f} min"
+
+
+def _ci(record: SweepRecord, contrast: str, metric: str) -> dict | None:
+    rows = record.cis.loc[(record.cis["contrast"] == contrast) & (record.cis["metric"] == metric)] \
+        if len(record.cis) else record.cis
+    return rows.iloc[0].to_dict() if len(rows) else None
+
+
+def _sentence(record: SweepRecord, tuned: str, reference: str, metric: str) -> str:
+    ci = _ci(record, f"{tuned}-{reference}", metric)
+    if ci is None:
+        return f"{tuned} - {reference} {LABELS.get(metric, metric)}: not measured"
+    return describe_difference(tuned, reference, metric, ci["diff"], ci["low"], ci["high"])
+
+
+def _targets(record: SweepRecord, ablation: str) -> list[str]:
+    """The issue's targets, each met / not met from the CIs (the criterion stated beside it)."""
+    lines = []
+    diff = _ci(record, "dpo-sft", "diff_mean")
+    if diff is not None:
+        met = diff["high"] < 0
+        lines.append(f"- DPO better than SFT on mean diff-EPITOME, CI excluding 0: **{'met' if met else 'not met'}** "
+                     f"({_sentence(record, 'dpo', 'sft', 'diff_mean')}).")
+    for metric, worse_side in (("kl_to_base", "low"), ("mmlu_correct", "high")):
+        ci = _ci(record, "dpo-sft", metric)
+        label = LABELS[metric]
+        if ci is None:
+            lines.append(f"- {label} no worse than SFT's: **not measured** in this run.")
+            continue
+        worse = ci["low"] > 0 if worse_side == "low" else ci["high"] < 0
+        lines.append(f"- {label} no worse than SFT's (not detectably worse: the CI is not entirely on the worse "
+                     f"side): **{'not met' if worse else 'met'}** ({_sentence(record, 'dpo', 'sft', metric)}).")
+    versus = _ci(record, f"dpo-{ablation}", "diff_mean")
+    if versus is not None:
+        dpo_strategy = record.final_tags.get("dpo", {}).get("strategy", "?")
+        other = record.final_tags.get(ablation, {}).get("strategy", "?")
+        if versus["low"] <= 0 <= versus["high"]:
+            answer = "no detectable difference between the two choices of rejected turns"
+        else:
+            winner = dpo_strategy if versus["high"] < 0 else other
+            answer = f"rejected turns chosen by **{winner}** give the lower (better) mean diff-EPITOME"
+        lines.append(f"- Does the Plutchik-opposite choice of rejected turns beat random ones? DPO({dpo_strategy}) "
+                     f"vs DPO({other}), same settings: {answer} "
+                     f"({_sentence(record, 'dpo', ablation, 'diff_mean')}).")
+    return lines
+
+
+def _guards_text(record: SweepRecord) -> str:
+    texts = {"bertscore_f1_max_drop": "BERTScore F1 at most {} below SFT's",
+             "kl_to_base_max_increase": "KL to the base at most {} nats/token above SFT's"}
+    parts = [text.format(value) for name, text in texts.items()
+             if (value := record.parent.data.params.get(f"sweep.selection.guards.{name}")) not in (None, "None")]
+    return ", ".join(parts) or "none set"
+
+
+def _setup_section(record: SweepRecord) -> list[str]:
+    tags, metrics, info = record.tags, record.metrics, record.parent.info
+    session = (info.end_time - info.start_time) / 1000 if info.end_time and info.start_time else None
+    return [
+        "## Set-up",
+        "",
+        f"- Kedro environment: `{tags.get('env') or 'base (default)'}`; dialogues per split: "
+        f"{tags.get('sweep.data.dialogues', 'n/a')}.",
+        f"- Base model: {tags.get('base_model', 'n/a')}; seed {record.parent.data.params.get('seed', 'n/a')}.",
+        f"- Machine: {tags.get('machine.cpu', 'n/a')}, {tags.get('machine.cores', '?')} cores usable, "
+        f"{tags.get('machine.torch_threads', '?')} torch threads, GPU: {tags.get('machine.gpu', 'n/a')}, "
+        f"memory {tags.get('machine.memory_gib', '?')} GiB; torch {tags.get('machine.torch', '?')}.",
+        f"- Wall time: trials {_minutes(metrics.get('sweep/trials_wall_s'))} "
+        f"({num(metrics.get('sweep/n_trials'), 0)} trials, {num(metrics.get('sweep/n_reused'), 0)} of them "
+        "reused from earlier sessions, each timed when it ran), ablation "
+        f"{_minutes(metrics.get('sweep/ablation_wall_s'))}, final comparison "
+        f"{_minutes(metrics.get('sweep/final_wall_s'))}; the last session took {_minutes(session)}.",
+        "",
+    ]
+
+
+def _guard_status(record: SweepRecord, trial: pd.Series) -> str:
+    """The guards recomputed from the MLflow values (trial metrics, SFT reference, guard parameters)."""
+    guards = {}
+    for name in ("bertscore_f1_max_drop", "kl_to_base_max_increase"):
+        value = record.parent.data.params.get(f"sweep.selection.guards.{name}")
+        guards[name] = None if value in (None, "None") else float(value)
+    reference = {f"eval/{m}": record.metrics.get(f"sweep/sft/{m}") for m in ("bertscore_f1", "kl_to_base")}
+    values = {name: trial.get(name) for name in reference}
+    if any(v is None or math.isnan(float(v)) for v in (*reference.values(), *values.values())):
+        return "n/a"
+    failures = guard_failures(values, reference, guards)
+    return "ok" if not failures else "; ".join(failures)
+
+
+def _sweep_section(record: SweepRecord, plot_file: str) -> list[str]:
+    tags, metrics = record.tags, record.metrics
+    split = tags.get("sweep.selection_split", "valid")
+    none_passed = " (none did: the best of all trials is reported)" if tags.get("sweep.guards_passed") == "false" \
+        else ""
+    chosen = ", ".join(f"`{k.removeprefix('sweep.best.')}` = {v}" for k, v in sorted(tags.items())
+                       if k.startswith("sweep.best."))
+    out = [
+        f"## Sweep: selection on the `{split}` split",
+        "",
+        f"- Search: {record.parent.data.params.get('sweep.method', '?')} over "
+        f"{', '.join(f'`{k}`' for k in record.varied) or 'n/a'}; {tags.get('sweep.selection_prompts', '?')} "
+        f"prompts of the `{split}` split per trial. The test split is never used for selection.",
+        f"- Rule: {tags.get('sweep.selection_goal', 'min')} `{tags.get('sweep.selection_metric', '?')}` among the "
+        f"trials within the guards ({_guards_text(record)}); {num(metrics.get('sweep/n_passing_guards'), 0)} "
+        f"trial(s) passed{none_passed}.",
+        f"- Chosen: trial `{tags.get('sweep.best_trial', '?')}` (MLflow run `{tags.get('sweep.best_run_id', '?')}`): "
+        f"{chosen}.",
+        "",
+    ]
+    settings = [k for k in record.varied if k != "strategy"]
+    header = ["#", "role", "trial", *settings, "strategy", *TRIAL_COLUMNS.values(), "guards"]
+    sft = ["SFT", "reference", "", *["" for _ in settings], "",
+           *[num(metrics.get(f"sweep/sft/{c.removeprefix('eval/')}")) if c in SFT_COLUMNS else "" for c in TRIAL_COLUMNS],
+           ""]
+    rows = [sft]
+    for _, trial in record.trials.iterrows():
+        best = " **(best)**" if trial["trial_id"] == tags.get("sweep.best_trial") else ""
+        rows.append([trial["index"], trial["role"], f"`{trial['trial_id'][:8]}`{best}",
+                     *[trial.get(k, "") for k in settings], trial["strategy"],
+                     *[num(trial.get(c)) for c in TRIAL_COLUMNS], _guard_status(record, trial)])
+    out += [_table(header, rows), ""]
+    if record.missing_trial_runs:
+        out += [f"Trials without an MLflow run in this store (left out): {', '.join(record.missing_trial_runs)}.", ""]
+    out += [f"![{tags.get('sweep.selection_metric', 'metric')} of each trial against its settings]({plot_file})", "",
+            "`changed vs SFT`: fraction of prompts whose greedy reply differs from SFT's. `held-out reward acc.` / "
+            "`margin`: DPO's implicit reward on held-out preference pairs (accuracy, mean chosen-rejected margin).",
+            ""]
+    return out
+
+
+def _final_section(record: SweepRecord, ablation: str, key_metrics: Sequence[str], ci_metrics: Sequence[str]
+                   ) -> list[str]:
+    split = record.tags.get("sweep.final_split", "test")
+    mmlu = "measured" if record.tags.get("sweep.final_mmlu") == "true" else \
+        "not measured in this run (sweep.final.mmlu: false)"
+    out = [f"## Final comparison on the `{split}` split", "",
+           f"{record.final_artifact.get('n_prompts', '?')} prompts, greedy decoding; lower diff-EPITOME and KL are "
+           f"better. MMLU {mmlu}.", ""]
+    columns = [m for m in key_metrics if any(m in values for values in record.final.values())]
+    out += [_table(["variant", "rejected turns", *[LABELS.get(m, m) for m in columns]],
+                   [[v, record.final_tags.get(v, {}).get("strategy", "") or "-",
+                     *[num(record.final[v].get(m)) for m in columns]] for v in record.final]), ""]
+    out += ["### Paired bootstrap 95% CIs of the differences", ""]
+    ci_rows, sentences = [], []
+    for tuned, reference in (("dpo", "sft"), ("dpo", ablation), (ablation, "sft"), ("sft", "base")):
+        for metric in ci_metrics:
+            ci = _ci(record, f"{tuned}-{reference}", metric)
+            if ci is None:
+                continue
+            ci_rows.append([f"{tuned} - {reference}", LABELS.get(metric, metric), num(ci["diff"]), num(ci["low"]),
+                            num(ci["high"])])
+            sentences.append(f"- {describe_difference(tuned, reference, metric, ci['diff'], ci['low'], ci['high'])}.")
+    return [*out, _table(["contrast", "metric", "difference", "low", "high"], ci_rows), "", *sentences, ""]
+
+
+def _samples_section(record: SweepRecord, n_samples: int) -> list[str]:
+    samples = record.final_artifact.get("samples", [])[:n_samples]
+    if not samples:
+        return []
+    split = record.tags.get("sweep.final_split", "test")
+    out = ["## Sample replies", "", f"Prompts of the `{split}` split where DPO's reply differs from SFT's come first; "
+           "diff-EPITOME of each reply (lower is closer to the reference's empathy levels).", ""]
+    for sample in samples:
+        rows = [["reference", sample.get("reference", ""), ""]]
+        rows += [[v, reply, num(sample.get("diff_mean", {}).get(v), 2)] for v, reply in sample["replies"].items()]
+        out += [f"**{sample['conv_id']}** ({sample.get('emotion', '')}). Speaker: {sample.get('context', '')}", "",
+                _table(["", "reply", "diff-EPITOME"], rows), ""]
+    return out
+
+
+def render_markdown(record: SweepRecord, plot_file: str, n_samples: int, key_metrics: Sequence[str],
+                    ci_metrics: Sequence[str]) -> str:
+    """The document (see the module docstring)."""
+    ablation = next((v for v in record.final if v.startswith("dpo_")), "dpo_random")
+    header = [
+        "# Results: emotion-grounded DPO at CPU scale",
+        "",
+        f"_Generated by `make results` (`kedro run --pipeline=results`) from the MLflow sweep run "
+        f"`{record.parent.info.run_id}` (experiment `{record.experiment}`) on "
+        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. Every number below is read from MLflow; do not edit this "
+        "file by hand._",
+        "",
+        "## Answer",
+        "",
+        *_targets(record, ablation),
+        "",
+    ]
+    lines = [*header, *_setup_section(record), *_sweep_section(record, plot_file),
+             *_final_section(record, ablation, key_metrics, ci_metrics), *_samples_section(record, n_samples)]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def trials_plot(record: SweepRecord) -> plt.Figure:
+    """The selection metric of every trial against its numeric settings, from the MLflow runs."""
+    metric = record.tags.get("sweep.selection_metric", "eval/diff_mean")
+    reference = record.metrics.get(f"sweep/sft/{metric.split('/', 1)[-1]}")
+    frame = record.trials if len(record.trials) else pd.DataFrame(columns=["trial_id", "strategy", metric])
+    return plot_sweep(frame, [k for k in record.varied if k != "strategy"], metric, reference,
+                      record.tags.get("sweep.best_trial"), "Sweep trials (from MLflow)")
+
+
+def build_results(params: Mapping[str, Any], client: mlflow.MlflowClient | None = None
+                  ) -> tuple[str, plt.Figure]:
+    """The markdown and the plot for ``results`` parameters (see parameters_sweep.yml)."""
+    record = load_sweep_record(params.get("sweep_run_id"), client)
+    markdown = render_markdown(record, params["plot_file"], int(params["n_samples"]), params["key_metrics"],
+                               params["ci_metrics"])
+    logger.info("Results: sweep run %s, %d trials, %d final variants", record.parent.info.run_id,
+                len(record.trials), len(record.final))
+    return markdown, trials_plot(record)

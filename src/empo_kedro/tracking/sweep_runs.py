@@ -1,0 +1,133 @@
+"""MLflow side of a sweep: one nested run per trial, tags naming the best trial on the parent (kedro-mlflow's run),
+and one nested run per variant of the final test-split comparison, with CIs as parent metrics.
+
+Names that the results document reads back (``empo_kedro.reporting.results``):
+
+- parent tags ``sweep.id``, ``sweep.best_trial``, ``sweep.best_run_id``, ``sweep.best.<setting>``,
+  ``sweep.selection_metric``, ``sweep.final_done``, ``machine.*``; parent metrics ``sweep/*`` and
+  ``final/<tuned>-<reference>/<metric>/{diff,low,high,p_value}`` (the latter computed from the CIs table);
+- trial runs: tag ``sweep.role`` = ``trial`` | ``ablation``, ``sweep.trial_id``, ``split``; params = the trial's
+  settings; metrics ``eval/*`` on the selection split, ``train/*``, ``trial/*``, and the trainer's ``dpo/*`` curves;
+- final runs: tag ``sweep.role`` = ``final``, ``variant``, ``split``; metrics ``eval/*`` on the test split.
+
+Without an active run (tracking disabled) every function does nothing and returns None.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import mlflow
+import pandas as pd
+from mlflow.exceptions import MlflowException
+
+logger = logging.getLogger(__name__)
+
+MAX_PARAM_LENGTH = 6000
+ROLE_TRIAL, ROLE_ABLATION, ROLE_FINAL = "trial", "ablation", "final"
+
+
+def _finite(metrics: Mapping[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in metrics.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))}
+
+
+def _params(settings: Mapping[str, Any]) -> dict[str, str]:
+    return {k: str(v)[:MAX_PARAM_LENGTH] for k, v in settings.items()}
+
+
+def parent_run_id() -> str | None:
+    run = mlflow.active_run()
+    return run.info.run_id if run else None
+
+
+def run_exists(run_id: str | None) -> bool:
+    """Whether a run id is known to the current tracking store (a trial may have been logged elsewhere)."""
+    if not run_id:
+        return False
+    try:
+        mlflow.MlflowClient().get_run(run_id)
+    except MlflowException:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def trial_run(name: str, tags: Mapping[str, str], settings: Mapping[str, Any]) -> Iterator[str | None]:
+    """A nested run for one trial, active while the trial trains (so the trainer's curves land in it)."""
+    if mlflow.active_run() is None:
+        yield None
+        return
+    with mlflow.start_run(run_name=name, nested=True) as run:
+        mlflow.set_tags(dict(tags))
+        mlflow.log_params(_params(settings))
+        yield run.info.run_id
+
+
+def log_trial_metrics(metrics: Mapping[str, Any]) -> None:
+    if mlflow.active_run() is not None:
+        mlflow.log_metrics(_finite(metrics))
+
+
+def relog_trial(name: str, tags: Mapping[str, str], settings: Mapping[str, Any], metrics: Mapping[str, Any]
+                ) -> str | None:
+    """Log a finished trial whose run this tracking store does not hold (its result came from the sweep folder)."""
+    with trial_run(name, {**tags, "sweep.relogged": "true"}, settings) as run_id:
+        log_trial_metrics(metrics)
+    return run_id
+
+
+def tag_parent(tags: Mapping[str, Any], metrics: Mapping[str, Any] | None = None) -> None:
+    """Tags (and metrics) on the sweep's own run, kedro-mlflow's run of this session."""
+    if mlflow.active_run() is None:
+        return
+    mlflow.set_tags({k: str(v)[:MAX_PARAM_LENGTH] for k, v in tags.items()})
+    if metrics:
+        mlflow.log_metrics(_finite(metrics))
+
+
+def log_selection(selection: Mapping[str, Any], best: Mapping[str, Any]) -> None:
+    """Name the best trial, its run and settings, and the selection rule on the parent run."""
+    tags = {
+        "sweep.best_trial": selection["best_trial"],
+        "sweep.best_run_id": best.get("mlflow_run_id") or "",
+        "sweep.selection_metric": selection["metric"],
+        "sweep.selection_goal": selection["goal"],
+        "sweep.selection_split": selection.get("split", ""),
+        "sweep.guards_passed": str(selection["guards_passed"]).lower(),
+        "sweep.best.strategy": best["strategy"],
+        **{f"sweep.best.{key}": value for key, value in best["settings"].items()},
+    }
+    metrics = {f"sweep/best/{name.removeprefix('eval/')}": value for name, value in best["metrics"].items()
+               if name.startswith("eval/")}
+    tag_parent(tags, {**metrics, "sweep/n_passing_guards": selection["n_passing"]})
+
+
+def ci_metric_name(contrast: str, metric: str, bound: str) -> str:
+    """``final/<tuned>-<reference>/<metric>/<bound>``: how a CI bound is stored on the parent run."""
+    return f"final/{contrast}/{metric}/{bound}"
+
+
+def log_final_runs(table: pd.DataFrame, cis: pd.DataFrame, variant_tags: Mapping[str, Mapping[str, str]],
+                   common_tags: Mapping[str, str]) -> dict[str, str]:
+    """One nested run per test-split variant (``eval/*``), and the CIs as parent metrics; returns run ids."""
+    if mlflow.active_run() is None:
+        return {}
+    run_ids = {}
+    for variant, row in table.iterrows():
+        with mlflow.start_run(run_name=f"final-{variant}", nested=True) as run:
+            mlflow.set_tags({**common_tags, **variant_tags.get(str(variant), {}), "variant": str(variant),
+                             "sweep.role": ROLE_FINAL})
+            mlflow.log_metrics(_finite({f"eval/{k}": v for k, v in row.items()}))
+            run_ids[str(variant)] = run.info.run_id
+    ci_metrics = {}
+    for row in cis.itertuples(index=False):
+        for bound in ("diff", "low", "high"):
+            ci_metrics[ci_metric_name(row.contrast, row.metric, bound)] = getattr(row, bound)
+    mlflow.log_metrics(_finite(ci_metrics))
+    mlflow.set_tags({f"sweep.final_run.{variant}": run_id for variant, run_id in run_ids.items()})
+    return run_ids
