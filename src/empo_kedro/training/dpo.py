@@ -134,8 +134,9 @@ def build_dpo_trainer(
         processing_class=tokenizer,
         callbacks=[MlflowStepMetrics("dpo")],
     )
-    trainer.prompt_sharing = bool((params.get("speed") or {}).get("prompt_sharing", True)) and enable_prompt_sharing(
-        policy.get_base_model(), fused_outputs(trainer))
+    sharing = (params.get("speed") or {}).get("prompt_sharing", "auto")
+    wanted = device == "cpu" if sharing == "auto" else bool(sharing)
+    trainer.prompt_sharing = wanted and enable_prompt_sharing(policy.get_base_model(), fused_outputs(trainer))
     return trainer
 
 
