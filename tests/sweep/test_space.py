@@ -142,3 +142,18 @@ def test_sentences_follow_the_ci_and_the_metric_direction():
     assert describe_difference("dpo", "sft", "bertscore_f1", 0.03, 0.01, 0.05).endswith("dpo is better")
     assert describe_difference("dpo", "sft", "length_words", 2.0, 1.0, 3.0).endswith("dpo is higher")
     assert "= -0.0200 [-0.0800, 0.0400]" in describe_difference("dpo", "sft", "diff_mean", -0.02, -0.08, 0.04)
+
+
+@pytest.mark.parametrize(("env", "n_trials"), [("base", 2), ("shared", 6)])
+def test_the_shipped_sweep_configurations_plan_cleanly(env, n_trials):
+    from kedro.config import OmegaConfigLoader
+
+    from empo_kedro.settings import CONFIG_LOADER_ARGS
+    from tests.conftest import REPO_ROOT
+
+    params = OmegaConfigLoader(str(REPO_ROOT / "conf"), env=env, **CONFIG_LOADER_ARGS)["parameters"]
+    plan = plan_trials(params["sweep"], params["dpo"], params["data_engineering"]["preferences"]["strategy"],
+                       params["seed"])
+    assert len(plan) == n_trials and len({trial_id(p["dpo_params"], p["strategy"], 0, LINEAGE, "") for p in plan}) \
+        == n_trials
+    assert params["sweep"]["selection"]["split"] != params["sweep"]["final"]["split"]

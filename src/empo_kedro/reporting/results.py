@@ -25,7 +25,7 @@ from mlflow.entities import Run
 from mlflow.exceptions import MlflowException
 
 from empo_kedro.errors import UserFacingError
-from empo_kedro.reporting.plots import plot_sweep
+from empo_kedro.reporting.plots import categorical_setting, plot_sweep
 from empo_kedro.sweep.space import guard_failures
 
 logger = logging.getLogger(__name__)
@@ -388,7 +388,8 @@ def trials_plot(record: SweepRecord) -> plt.Figure:
     reference = record.metrics.get(f"sweep/sft/{metric.split('/', 1)[-1]}")
     frame = record.trials if len(record.trials) else pd.DataFrame(columns=["trial_id", "strategy", metric])
     return plot_sweep(frame, [k for k in record.varied if k != "strategy"], metric, reference,
-                      record.tags.get("sweep.best_trial"), "Sweep trials (from MLflow)")
+                      record.tags.get("sweep.best_trial"), "Sweep trials (from MLflow)",
+                      style_key=categorical_setting(frame, record.varied))
 
 
 def build_results(params: Mapping[str, Any], client: mlflow.MlflowClient | None = None

@@ -49,7 +49,8 @@ def compare_final(base_model: LocalModel, sft_adapter: AdapterHandle, best_adapt
     variants = [BASE, SFT, DPO, ablation]
     scores, table, per_item = evaluate_variants(
         models, variants, prompts, tokenizer, scorer, eval_params,
-        kl_texts(eval_params["retention"]["kl"]["n_texts"], seed), with_mmlu=bool(final.get("mmlu", True)), seed=seed)
+        kl_texts(final.get("kl_n_texts") or eval_params["retention"]["kl"]["n_texts"], seed),
+        with_mmlu=bool(final.get("mmlu", True)), seed=seed)
     contrasts = [(SFT, BASE), (DPO, SFT), (DPO, ablation), (ablation, SFT)]
     cis = confidence_intervals(scores, per_item, eval_params, contrasts, seed)
     samples = sample_replies(scores, variants, int(final.get("n_samples", 5)), (DPO, SFT))
@@ -65,7 +66,8 @@ def final_key(best_trial: str, ablation_trial: str, prompts: pd.DataFrame, score
         "scorer": scorer_fingerprint(scorer), "autocast": model_params.get("eval_autocast"), "seed": seed,
         "eval": {k: eval_params[k] for k in ("generation", "batch_size", "bertscore", "distinct_orders", "retention",
                                              "bootstrap")},
-        "final": {"mmlu": bool(final.get("mmlu", True)), "n_samples": final.get("n_samples")},
+        "final": {"mmlu": bool(final.get("mmlu", True)), "n_samples": final.get("n_samples"),
+                  "kl_n_texts": final.get("kl_n_texts")},
     })
 
 

@@ -15,7 +15,7 @@ from empo_kedro.evaluation.generation import select_eval_prompts
 from empo_kedro.evaluation.variants import BASE, DPO, SFT
 from empo_kedro.io.model_datasets import AdapterHandle, LocalModel
 from empo_kedro.io.sweep_store import TrialStore
-from empo_kedro.reporting.plots import plot_sweep
+from empo_kedro.reporting.plots import categorical_setting, plot_sweep
 from empo_kedro.sweep.evaluation import kl_texts
 from empo_kedro.sweep.final import ablation_variant, cached_compare_final, json_records
 from empo_kedro.sweep.space import SweepConfigError, ablation_spec, fingerprint, plan_trials, select_best
@@ -61,8 +61,9 @@ def _context(base_model: LocalModel, sft_adapter: AdapterHandle, dialogues: pd.D
              system_prompt: str, seed: int) -> SweepContext:
     selection = sweep["selection"]
     prompts = select_eval_prompts(dialogues, selection["split"], selection.get("n_prompts"), system_prompt, seed)
-    ctx = SweepContext(base_model, sft_adapter, model_params, eval_params, scorer, prompts,
-                       kl_texts(eval_params["retention"]["kl"]["n_texts"], seed), store, seed, selection["split"])
+    n_kl_texts = selection.get("kl_n_texts") or eval_params["retention"]["kl"]["n_texts"]
+    ctx = SweepContext(base_model, sft_adapter, model_params, eval_params, scorer, prompts, kl_texts(n_kl_texts, seed),
+                       store, seed, selection["split"])
     ctx.sweep_id = fingerprint({"plan": [[s["dpo_params"], s["strategy"]] for s in plan], "eval": ctx.eval_key,
                                 "lineage": ctx.lineage, "seed": seed})
     return ctx
@@ -165,6 +166,8 @@ def plot_sweep_trials(sweep_trials: dict, selection: dict, sweep: dict):
     """The selection metric of every trial against the varied settings (``sweep.plot.x``)."""
     rows = [{"trial_id": t["trial_id"], "strategy": t["strategy"], **t["settings"], **t["metrics"]}
             for t in sweep_trials["trials"]]
-    metric = selection["metric"]
-    return plot_sweep(pd.DataFrame(rows), sweep["plot"]["x"], metric, sweep_trials["reference"].get(metric),
-                      selection["best_trial"], f"Sweep on the '{sweep_trials['split']}' split")
+    metric, frame = selection["metric"], pd.DataFrame(rows)
+    varied = list(sweep_trials["trials"][0]["settings"]) if sweep_trials["trials"] else []
+    return plot_sweep(frame, sweep["plot"]["x"], metric, sweep_trials["reference"].get(metric),
+                      selection["best_trial"], f"Sweep on the '{sweep_trials['split']}' split",
+                      style_key=categorical_setting(frame, varied))
