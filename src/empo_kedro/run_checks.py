@@ -75,6 +75,12 @@ def check_parameters(read: set[str], params: dict) -> None:
     if read & {"data_engineering", "data_engineering.preferences"}:
         load_emotion_map(params["data_engineering"]["preferences"]["strategy"], params["emotion_maps"],
                          params["ed_emotion_labels"])
+    if "sweep" in read:  # the space, the splits, and every trial's dpo block
+        from empo_kedro.sweep.space import plan_trials
+
+        for trial in plan_trials(params["sweep"], params["dpo"], params["data_engineering"]["preferences"]["strategy"],
+                                 params["seed"]):
+            validate_dpo(trial["dpo_params"])
 
 
 class ParameterCheck:

@@ -157,3 +157,18 @@ def test_the_shipped_sweep_configurations_plan_cleanly(env, n_trials):
     assert len(plan) == n_trials and len({trial_id(p["dpo_params"], p["strategy"], 0, LINEAGE, "") for p in plan}) \
         == n_trials
     assert params["sweep"]["selection"]["split"] != params["sweep"]["final"]["split"]
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ({"selection": {"split": "test"}}, "both 'test'"),
+    ({"space": {"dpo": {"training": {"beta": [0.1, 0.0]}}}}, r"dpo.training.beta must be > 0, got 0.0"),
+])
+def test_bad_sweep_parameters_stop_the_run_before_any_mlflow_run(kedro_project, override, message):
+    from tests.conftest import run_kedro
+
+    import mlflow
+
+    with pytest.raises(ValueError, match=message):  # SweepConfigError, TrainingConfigError
+        run_kedro(kedro_project, pipeline="sweep", runtime_params={"sweep": override})
+    experiment = mlflow.MlflowClient().get_experiment_by_name("empo_kedro")
+    assert experiment is None or mlflow.MlflowClient().search_runs([experiment.experiment_id]) == []

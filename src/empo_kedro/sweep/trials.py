@@ -28,6 +28,7 @@ from empo_kedro.io.sweep_store import TrialStore
 from empo_kedro.sweep.evaluation import as_eval_metrics, evaluate_variants, scorer_fingerprint
 from empo_kedro.sweep.space import STRATEGY_KEY, fingerprint, trial_id
 from empo_kedro.tracking import sweep_runs
+from empo_kedro.tracking.machine import resident_memory_gib
 from empo_kedro.training.checkpoints import model_lineage
 from empo_kedro.training.dpo import train_dpo
 from empo_kedro.training.modeling import load_adapted_model, load_tokenizer
@@ -188,8 +189,8 @@ def run_trial(ctx: SweepContext, spec: Mapping[str, Any], pairs: pd.DataFrame, r
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     ctx.store.save_result(identifier, result)
-    logger.info("Sweep: %s %s done in %.0f s: %s", role, identifier,
-                metrics["trial/train_wall_s"] + metrics["trial/eval_wall_s"],
+    logger.info("Sweep: %s %s done in %.0f s (process memory %s GiB): %s", role, identifier,
+                metrics["trial/train_wall_s"] + metrics["trial/eval_wall_s"], resident_memory_gib(),
                 {k: round(v, 4) for k, v in eval_metrics.items() if k in ("eval/diff_mean", "eval/bertscore_f1",
                                                                           "eval/kl_to_base", "eval/changed_vs_sft")})
     return {**record, "metrics": metrics, "mlflow_run_id": run_id, "reused": False}

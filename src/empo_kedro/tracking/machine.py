@@ -33,6 +33,15 @@ def memory_gib() -> float | None:
     return None
 
 
+def resident_memory_gib() -> float | None:
+    """This process's resident memory now (Linux), to see whether a long loop of trials grows."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return round(pages * os.sysconf("SC_PAGE_SIZE") / 2**30, 2)
+
+
 def machine_tags() -> dict[str, str]:
     """``machine.*`` tags: CPU model, logical cores usable by this process, torch threads, GPU, memory, versions."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
