@@ -373,7 +373,7 @@ def log_to_mlflow(result: dict, output: Path) -> None:
 
     from empo_kedro.tracking.uri import resolve_tracking_uri
 
-    mlflow.set_tracking_uri(resolve_tracking_uri(REPO))
+    mlflow.set_tracking_uri(resolve_tracking_uri(str(REPO / "mlruns" / "mlflow.db")))
     mlflow.set_experiment("benchmarks")
     flat = {}
     for phase in ("sft", "dpo_project", "dpo_stock", "generation"):
