@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.13.0
 KEDRO_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup run test ui viz bench clean-outputs
+.PHONY: setup run test ui viz bench clean-outputs sweep-setup sweep results
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,18 @@ test: setup
 
 ui: setup
 	$(BIN)/kedro mlflow ui --host 127.0.0.1
+
+# DPO sweep (conf/base/parameters_sweep.yml; KEDRO_ARGS="--env shared" for the real grid on ../shared).
+# sweep-setup once (dialogues, SFT, EPITOME scorer); an interrupted sweep continues where it stopped.
+sweep-setup: setup
+	$(BIN)/kedro run --pipeline=sweep_setup $(KEDRO_ARGS)
+
+sweep: setup
+	$(BIN)/kedro run --pipeline=sweep $(KEDRO_ARGS)
+
+# docs/results.md (and docs/results_sweep.png) from the MLflow runs of the newest finished sweep.
+results: setup
+	$(BIN)/kedro run --pipeline=results $(KEDRO_ARGS)
 
 viz: setup
 	$(BIN)/kedro viz run --host 127.0.0.1 --no-browser
