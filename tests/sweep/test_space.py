@@ -131,8 +131,14 @@ def test_selection_takes_the_best_trial_within_the_guards():
     none_pass = select_best(trials, reference, {"metric": "eval/diff_mean", "guards": {"bertscore_f1_max_drop": -1}})
     assert none_pass["best_trial"] == "b" and not none_pass["guards_passed"]
     assert select_best(trials, reference, {"metric": "eval/bertscore_f1", "goal": "max"})["best_trial"] == "c"
-    with pytest.raises(SweepConfigError, match="'eval/nope' is not a trial metric"):
+    with pytest.raises(SweepConfigError, match="'eval/nope' is not a finite metric of any trial"):
         select_best(trials, reference, {"metric": "eval/nope"})
+    diverged = {"trial_id": "d", "metrics": {"eval/diff_mean": 0.1, "eval/bertscore_f1": 0.5}}  # KL not finite
+    nan_metric = {"trial_id": "n", "metrics": {"eval/diff_mean": float("nan")}}
+    chosen = select_best([*trials, diverged, nan_metric], reference, {"metric": "eval/diff_mean", "guards": guards})
+    assert chosen["best_trial"] == "a"
+    assert "eval/kl_to_base was not measured" in chosen["guard_failures"]["d"][0]
+    assert "eval/diff_mean was not measured" in chosen["guard_failures"]["n"][0]
 
 
 def test_sentences_follow_the_ci_and_the_metric_direction():

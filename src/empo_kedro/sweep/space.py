@@ -256,6 +256,11 @@ def guard_failures(metrics: Mapping[str, float], reference: Mapping[str, float],
                    ) -> list[str]:
     """Why a trial fails the guards against the SFT reference on the same split (empty when it passes)."""
     failures = []
+    needed = [name for name, limit in (("eval/bertscore_f1", "bertscore_f1_max_drop"),
+                                       ("eval/kl_to_base", "kl_to_base_max_increase"))
+              if guards.get(limit) is not None and not _finite(metrics.get(name))]
+    if needed:
+        return [f"{name} was not measured (not a finite number)" for name in needed]
     max_drop = guards.get("bertscore_f1_max_drop")
     if max_drop is not None:
         floor = reference["eval/bertscore_f1"] - float(max_drop)
@@ -267,6 +272,10 @@ def guard_failures(metrics: Mapping[str, float], reference: Mapping[str, float],
         if metrics["eval/kl_to_base"] > ceiling:
             failures.append(f"kl_to_base {metrics['eval/kl_to_base']:.5f} > SFT's + {max_increase} = {ceiling:.5f}")
     return failures
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def select_best(trials: Sequence[Mapping[str, Any]], reference: Mapping[str, float],
@@ -281,14 +290,17 @@ def select_best(trials: Sequence[Mapping[str, Any]], reference: Mapping[str, flo
     metric, goal = selection["metric"], selection.get("goal", "min")
     if goal not in GOALS:
         raise SweepConfigError(f"sweep.selection.goal must be one of {list(GOALS)}, got '{goal}'")
-    missing = [t["trial_id"] for t in trials if metric not in t["metrics"]]
-    if missing:
-        raise SweepConfigError(f"sweep.selection.metric '{metric}' is not a trial metric (trials {missing} lack it; "
-                               f"they have {sorted(trials[0]['metrics'])})")
+    measured = [t for t in trials if _finite(t["metrics"].get(metric))]
+    if not measured:
+        raise SweepConfigError(f"sweep.selection.metric '{metric}' is not a finite metric of any trial (they have "
+                               f"{sorted(trials[0]['metrics'])})")
     guards = selection.get("guards") or {}
     failures = {t["trial_id"]: guard_failures(t["metrics"], reference, guards) for t in trials}
-    passing = [t for t in trials if not failures[t["trial_id"]]]
-    pool = passing or list(trials)
+    for trial in trials:
+        if trial not in measured:  # e.g. a diverged trial: reported, never chosen
+            failures[trial["trial_id"]].insert(0, f"{metric} was not measured (not a finite number)")
+    passing = [t for t in measured if not failures[t["trial_id"]]]
+    pool = passing or measured
     sign = 1.0 if goal == "min" else -1.0
     best = min(pool, key=lambda t: sign * float(t["metrics"][metric]))  # min() keeps the first of equals
     return {
