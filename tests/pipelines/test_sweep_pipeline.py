@@ -22,10 +22,10 @@ SWEEP = {
         "fixed": {"dpo": {"max_train_prompts": 8, "epochs": 1, "max_eval_pairs": 4,
                           "training": {"max_steps": 1, "learning_rate": 5e-4}}},
         "selection": {"n_prompts": 4},
-        "final": {"n_prompts": 6, "n_samples": 2},
+        "final": {"n_prompts": 6, "n_samples": 2, "mmlu": True, "kl_n_texts": 2},
     },
     "evaluation": {"generation": {"max_new_tokens": 8}, "bootstrap": {"n_resamples": 100},
-                   "retention": {"kl": {"n_texts": 2}}},
+                   "retention": {"kl": {"n_texts": 2}, "mmlu": {"limit": 3}}},
 }
 
 
@@ -66,7 +66,8 @@ def test_sweep_selects_on_valid_resumes_and_reports_the_mlflow_numbers(kedro_pro
     ablation = f"dpo_{parent.data.tags['sweep.ablation_strategy']}"
     assert set(final) == {"base", "sft", "dpo", ablation}
     assert all(r.data.tags["split"] == "test" for r in final.values())
-    assert "final/dpo-sft/diff_mean/low" in parent.data.metrics
+    assert {"final/dpo-sft/diff_mean/low", "final/dpo-sft/mmlu_correct/high"} <= set(parent.data.metrics)
+    assert all("eval/mmlu_accuracy" in r.data.metrics for r in final.values())
 
     # An interrupted sweep: the trial that was not the best never finished. The rerun trains only that one.
     store = project / "data" / "06_models" / "sweep"
@@ -99,5 +100,6 @@ def test_sweep_selects_on_valid_resumes_and_reports_the_mlflow_numbers(kedro_pro
         metrics = client.get_run(trial["mlflow_run_id"]).data.metrics
         [line] = [line for line in document.splitlines() if f"`{trial['trial_id'][:8]}`" in line]
         assert f"| {num(metrics['eval/diff_mean'])} |" in line
-    ci = {bound: rerun.data.metrics[f"final/dpo-sft/diff_mean/{bound}"] for bound in ("diff", "low", "high")}
-    assert describe_difference("dpo", "sft", "diff_mean", ci["diff"], ci["low"], ci["high"]) in document
+    for metric in ("diff_mean", "mmlu_correct"):
+        ci = {bound: rerun.data.metrics[f"final/dpo-sft/{metric}/{bound}"] for bound in ("diff", "low", "high")}
+        assert describe_difference("dpo", "sft", metric, ci["diff"], ci["low"], ci["high"]) in document
