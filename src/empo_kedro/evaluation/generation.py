@@ -62,3 +62,18 @@ def generate_replies(model: Any, tokenizer: PreTrainedTokenizerBase, prompts: Se
         for i, tokens in zip(batch_ids, new_tokens):
             replies[i] = tokenizer.decode(tokens, skip_special_tokens=True).strip()
     return replies
+
+
+def variant_replies(models: Any, variants: Sequence[str], prompts: pd.DataFrame, tokenizer: PreTrainedTokenizerBase,
+                    generation: Mapping[str, Any], batch_size: int, seed: int) -> pd.DataFrame:
+    """Each variant's replies to the same prompts with the same decoding: one row per (prompt, variant)."""
+    frames = []
+    for variant in variants:
+        with models.use(variant) as model:
+            replies = generate_replies(model, tokenizer, prompts["prompt"].tolist(), generation, batch_size, seed,
+                                       desc=f"generate ({variant})")
+        frame = prompts.copy()
+        frame["variant"], frame["response"] = variant, replies
+        frames.append(frame)
+        logger.info("Generated %d replies with %s", len(replies), variant)
+    return pd.concat(frames, ignore_index=True)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from empo_kedro.evaluation.comparison import bootstrap_differences, comparison_table
 from empo_kedro.evaluation.epitome_scorer import EpitomeScorer
-from empo_kedro.evaluation.generation import generate_replies
+from empo_kedro.evaluation.generation import variant_replies
 from empo_kedro.evaluation.mmlu import parse_shipped_mmlu, run_mmlu
 from empo_kedro.evaluation.retention import mean_token_kl_in_context
 from empo_kedro.evaluation.scoring import score_reply_frame
@@ -46,15 +46,9 @@ def kl_texts(n_texts: int, seed: int) -> list[str]:
 def generate_and_score(models: VariantModel, variants: Sequence[str], prompts: pd.DataFrame, tokenizer: Any,
                        scorer: EpitomeScorer, eval_params: Mapping[str, Any], seed: int) -> pd.DataFrame:
     """Replies of each variant to the same prompts (same decoding), scored per reply like the evaluation does."""
-    frames = []
-    for variant in variants:
-        with models.use(variant) as model:
-            replies = generate_replies(model, tokenizer, prompts["prompt"].tolist(), eval_params["generation"],
-                                       eval_params["batch_size"], seed, desc=f"generate ({variant})")
-        frame = prompts.copy()
-        frame["variant"], frame["response"] = variant, replies
-        frames.append(frame)
-    return score_reply_frame(pd.concat(frames, ignore_index=True), scorer, eval_params)
+    replies = variant_replies(models, variants, prompts, tokenizer, eval_params["generation"],
+                              eval_params["batch_size"], seed)
+    return score_reply_frame(replies, scorer, eval_params)
 
 
 def kl_to_base(models: VariantModel, variants: Sequence[str], tokenizer: Any, texts: Sequence[str],

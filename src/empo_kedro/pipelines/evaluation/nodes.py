@@ -15,7 +15,7 @@ from empo_kedro.evaluation.comparison import (
     plot_training_curves,
 )
 from empo_kedro.evaluation.epitome_scorer import EpitomeScorer, train_epitome_scorer
-from empo_kedro.evaluation.generation import generate_replies, select_eval_prompts
+from empo_kedro.evaluation.generation import select_eval_prompts, variant_replies
 from empo_kedro.evaluation.mmlu import parse_shipped_mmlu, run_mmlu
 from empo_kedro.evaluation.retention import mean_token_kl_in_context
 from empo_kedro.evaluation.scoring import score_reply_frame
@@ -46,16 +46,8 @@ def generate_variant_replies(base_model: LocalModel, sft_adapter: AdapterHandle,
     """The same prompts and decoding settings for base, SFT and DPO."""
     models = _variants(base_model, sft_adapter, dpo_adapter, model_params)
     tokenizer = load_tokenizer(sft_adapter.path)
-    frames = []
-    for variant in models.variants:
-        with models.use(variant) as model:
-            replies = generate_replies(model, tokenizer, eval_prompts["prompt"].tolist(), params["generation"],
-                                       params["batch_size"], seed, desc=f"generate ({variant})")
-        frame = eval_prompts.copy()
-        frame["variant"], frame["response"] = variant, replies
-        frames.append(frame)
-        logger.info("Generated %d replies with %s", len(replies), variant)
-    return pd.concat(frames, ignore_index=True)
+    return variant_replies(models, models.variants, eval_prompts, tokenizer, params["generation"],
+                           params["batch_size"], seed)
 
 
 def train_epitome(epitome_pairs: pd.DataFrame, params: dict, seed: int) -> tuple[EpitomeScorer, dict]:
