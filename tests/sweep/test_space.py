@@ -115,6 +115,17 @@ def test_plan_checks_the_splits_and_ablation_swaps_only_the_strategy():
         plan_trials({**SWEEP, "fixed": {"dpo.training.beta": 0.1}}, DPO, "random", 0)
 
 
+def test_random_plan_with_seed_null_uses_the_project_seed_so_reruns_reuse_trials():
+    """``sweep.seed: null`` must mean the project seed: an unseeded draw changed the trials on every run."""
+    sweep = {**SWEEP, "method": "random", "seed": None, "n_trials": 2,
+             "space": {"dpo.training.beta": [0.1, 0.2, 0.5, 1.0], "dpo.training.learning_rate": [1e-4, 2e-4, 5e-4]}}
+    runs = [[p["settings"] for p in plan_trials(sweep, DPO, "random", seed=7)] for _ in range(3)]
+    assert runs[0] == runs[1] == runs[2]
+    longer = [p["settings"] for p in plan_trials({**sweep, "n_trials": 4}, DPO, "random", seed=7)]
+    assert longer[:2] == runs[0]
+    assert [p["settings"] for p in plan_trials({**sweep, "seed": 7}, DPO, "random", seed=0)] == runs[0]
+
+
 def trial(name, diff, bert, kl):
     return {"trial_id": name, "metrics": {"eval/diff_mean": diff, "eval/bertscore_f1": bert, "eval/kl_to_base": kl}}
 

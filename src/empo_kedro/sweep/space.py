@@ -235,7 +235,8 @@ def plan_trials(sweep: Mapping[str, Any], dpo_params: Mapping[str, Any], default
     fixed = flatten_settings(sweep.get("fixed"), "sweep.fixed", in_space=False)
     check_fixed(fixed, flatten_settings(sweep["space"], "sweep.space", in_space=True))
     default_strategy = fixed.pop(STRATEGY_KEY, default_strategy)
-    settings = expand_space(sweep["space"], sweep["method"], sweep.get("n_trials"), sweep.get("seed", seed))
+    settings = expand_space(sweep["space"], sweep["method"], sweep.get("n_trials"),
+                            seed if sweep.get("seed") is None else int(sweep["seed"]))
     return [{"index": index, "settings": trial, "fixed": fixed, "strategy": trial.get(STRATEGY_KEY, default_strategy),
              "dpo_params": trial_dpo_params(dpo_params, fixed, trial)}
             for index, trial in enumerate(settings)]
