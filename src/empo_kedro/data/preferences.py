@@ -74,6 +74,8 @@ def build_preference_pairs(
 
     Returns the pairs and the number of prompts without a pair per reason.
     """
+    if emotion_map is not None and emotion_map.is_random:
+        emotion_map = None  # the random ablation
     if n_epochs < 1:
         raise ValueError(f"preferences.n_epochs must be >= 1, got {n_epochs}")
     missing: Counter[str] = Counter()

@@ -17,6 +17,8 @@ def build_data_report(
     strategy: str,
 ) -> dict:
     """Counts of dialogues, dropped rows by reason, pairs per emotion and labels without an opposite."""
+    if emotion_map is not None and emotion_map.is_random:
+        emotion_map = None  # the random ablation
     labels = sorted(dialogues["emotion"].unique())
     without_opposite = [] if emotion_map is None else [l for l in labels if emotion_map.opposite(l) is None]
     pairs_per_emotion = (

@@ -41,9 +41,7 @@ def make_preference_pairs(
     dialogues: pd.DataFrame, emotion_map: EmotionMap, params: dict, system_prompt: str, seed: int
 ) -> tuple[pd.DataFrame, dict]:
     """Check the map covers the data's labels, then draw rejected turns for every epoch."""
-    if emotion_map.is_random:
-        emotion_map = None
-    else:
+    if not emotion_map.is_random:
         check_coverage(emotion_map, dialogues["emotion"].unique())
     pairs, missing = build_preference_pairs(
         dialogues, emotion_map, system_prompt, params["prompt_turns"], params["n_epochs"], seed
@@ -64,8 +62,7 @@ def make_data_report(
 ) -> dict:
     """Assemble the report and print it in the log."""
     report = build_data_report(
-        read_reports, dialogue_drops, pair_drops, dialogues, pairs, None if emotion_map.is_random else emotion_map,
-        params["strategy"]
+        read_reports, dialogue_drops, pair_drops, dialogues, pairs, emotion_map, params["strategy"]
     )
     summary = {k: report[k] for k in ("rows_read", "lines_skipped", "dialogues_per_split",
                                       "dialogues_dropped_or_repaired", "prompts_without_pair",
