@@ -101,12 +101,17 @@ def peak_rss_mib() -> float:
 
 
 def machine_info() -> dict[str, Any]:
+    from empo_kedro.training.precision import bf16_support
+
+    support = bf16_support(torch.device(DEVICE).type)
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
     return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
             "torch": torch.__version__, "python": platform.python_version(), "platform": platform.platform(),
             "amx": "amx_bf16" in Path("/proc/cpuinfo").read_text(), "device": DEVICE,
-            "gpu": torch.cuda.get_device_name() if DEVICE.startswith("cuda") else None}
+            "gpu": torch.cuda.get_device_name() if DEVICE.startswith("cuda") else None,
+            # what precision `auto` resolves to here (every project path runs with the project's parameters)
+            "bf16_native": support.native, "bf16_reason": support.reason}
 
 
 # -------------------------------------------------------------------------------------------------------- data/model
@@ -307,7 +312,9 @@ def run_generation(model_dir: Path, params: dict, conversations: pd.DataFrame, n
         prompts.append([dict(m) for m in turns[:last_assistant]])
     tokenizer = load_tokenizer(model_dir)
     model = load_causal_lm(model_dir, params["base_model"]).eval()
-    autocast = params["base_model"].get("eval_autocast")
+    from empo_kedro.training.precision import resolve_dtype_switch
+
+    autocast = resolve_dtype_switch(params["base_model"].get("eval_autocast"), DEVICE)
 
     def project(autocast_name: str | None) -> tuple[list[str], float, float]:
         start, cpu_start = time.perf_counter(), time.process_time()

@@ -65,7 +65,9 @@ def check_parameters(read: set[str], params: dict) -> None:
     ``data_engineering.preferences``); each error names the parameter and its value."""
     from empo_kedro.emotions.opposites import load_emotion_map
     from empo_kedro.training.config import torch_dtype, validate_dpo, validate_lora
+    from empo_kedro.training.precision import validate_precision_switches
 
+    validate_precision_switches(params, {name.split(".")[0] for name in read})
     if "base_model" in read:
         torch_dtype(params["base_model"].get("dtype", "float32"))
     if "sft" in read:

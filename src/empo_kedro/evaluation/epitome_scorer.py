@@ -42,7 +42,8 @@ than the response (``max_seeker_tokens``); the response gets the rest of ``max_l
   (0 disables the rationale head).
 - ``freeze_embeddings`` (True): freeze the word-embedding matrix (half of MiniLM's
   parameters; saves optimizer time and memory).
-- ``bf16`` (True): bfloat16 autocast for CPU/GPU matmuls in training (inference always runs in fp32).
+- ``bf16`` ("auto"): bfloat16 autocast for matmuls in training where the device has native bf16 (``auto``,
+  :mod:`empo_kedro.training.precision`), or always (true) / never (false); inference always runs in fp32.
 - ``val_fraction`` (0.1): share of ``pairs_df`` held out for early stopping when no
   ``val_df`` is passed (grouped by ``group_column``).
 - ``group_column`` ("sp_id"): column keeping one seeker post on one side of that split
@@ -91,6 +92,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from empo_kedro.evaluation.encoders import default_encoder_path
+from empo_kedro.training.precision import resolve_bf16_flag
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +120,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "class_weight_power": 0.5,
     "rationale_loss_weight": 1.0,
     "freeze_embeddings": True,
-    "bf16": True,
+    "bf16": "auto",
     "val_fraction": 0.1,
     "group_column": "sp_id",
     "length_bucket_factor": 50,
@@ -646,7 +648,7 @@ def train_epitome_scorer(
         "pooling": p["pooling"],
         "dropout": float(p["dropout"]),
         "rationale_head": use_rationales,
-        "bf16": bool(p["bf16"]),
+        "bf16": resolve_bf16_flag(p["bf16"], _resolve_device(p["device"])),
         "eval_batch_size": int(p["eval_batch_size"]),
         "encoder_source": encoder_src,
         "seed": int(seed),
@@ -706,7 +708,7 @@ def train_epitome_scorer(
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
     rng = np.random.default_rng(seed)
     pad_id = tokenizer.pad_token_id or 0
-    use_bf16 = bool(p["bf16"])
+    use_bf16 = cfg["bf16"]
     scorer = EpitomeScorer(model, tokenizer, cfg)
 
     logger.info(

@@ -17,6 +17,7 @@ from peft import PeftModel
 
 from empo_kedro.training.config import torch_dtype
 from empo_kedro.training.modeling import load_causal_lm
+from empo_kedro.training.precision import resolve_dtype_switch
 
 BASE, SFT, DPO = "base", "sft", "dpo"
 VARIANTS = (BASE, SFT, DPO)
@@ -33,7 +34,8 @@ class VariantModel:
                  model_params: Mapping[str, Any], autocast_dtype: str | None = None,
                  extra_adapters: Mapping[str, Path | str] | None = None) -> None:
         base = load_causal_lm(base_path, model_params)
-        self.autocast_dtype = torch_dtype(autocast_dtype) if autocast_dtype else None
+        autocast_name = resolve_dtype_switch(autocast_dtype, next(base.parameters()).device)
+        self.autocast_dtype = torch_dtype(autocast_name) if autocast_name else None
         self.model = PeftModel.from_pretrained(base, str(sft_adapter), adapter_name=SFT)
         self.variants = [BASE, SFT]
         # Further adapters trained on the SFT-merged weights (sweep trials, ablations) stack on SFT like DPO does.

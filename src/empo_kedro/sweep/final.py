@@ -24,6 +24,7 @@ from empo_kedro.sweep.evaluation import (
 )
 from empo_kedro.sweep.space import fingerprint
 from empo_kedro.training.modeling import load_tokenizer
+from empo_kedro.training.precision import resolved_eval_autocast
 
 
 def ablation_variant(strategy: str) -> str:
@@ -63,7 +64,7 @@ def final_key(best_trial: str, ablation_trial: str, prompts: pd.DataFrame, score
     """Everything the final comparison depends on (the trial ids already cover the models and their data)."""
     return fingerprint({
         "trials": [best_trial, ablation_trial], "prompts": prompts[["conv_id", "prompt", "reference"]].to_dict("records"),
-        "scorer": scorer_fingerprint(scorer), "autocast": model_params.get("eval_autocast"), "seed": seed,
+        "scorer": scorer_fingerprint(scorer), "autocast": resolved_eval_autocast(model_params), "seed": seed,
         "eval": {k: eval_params[k] for k in ("generation", "batch_size", "bertscore", "distinct_orders", "retention",
                                              "bootstrap")},
         "final": {"mmlu": bool(final.get("mmlu", True)), "n_samples": final.get("n_samples"),

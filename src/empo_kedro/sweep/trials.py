@@ -32,6 +32,7 @@ from empo_kedro.tracking.machine import resident_memory_gib
 from empo_kedro.training.checkpoints import model_lineage
 from empo_kedro.training.dpo import train_dpo
 from empo_kedro.training.modeling import load_adapted_model, load_tokenizer
+from empo_kedro.training.precision import resolved_eval_autocast
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class SweepContext:
             "generation": self.eval_params["generation"], "batch_size": self.eval_params["batch_size"],
             "bertscore": self.eval_params["bertscore"], "distinct": self.eval_params["distinct_orders"],
             "kl": self.eval_params["retention"]["kl"], "kl_texts": self.kl_texts,
-            "scorer": scorer_fingerprint(self.scorer), "autocast": self.model_params.get("eval_autocast"),
+            "scorer": scorer_fingerprint(self.scorer), "autocast": resolved_eval_autocast(self.model_params),
             "seed": self.seed,
         })
 

@@ -1,5 +1,5 @@
 """Project hooks beside kedro-mlflow's: fail fast on an unreachable tracking server, name and tag each run,
-and store the resolved configuration with the run."""
+and store the resolved configuration (and the precision each bf16 switch resolved to) with the run."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import mlflow
 from kedro.framework.hooks import hook_impl
 
 from empo_kedro.tracking.server import check_tracking_server
+from empo_kedro.training.precision import resolved_precision
 
 logger = logging.getLogger(__name__)
 
@@ -49,12 +50,19 @@ class EmpoTrackingHooks:
         self._catalog_config = context.config_loader["catalog"]
 
     @hook_impl(trylast=True)
-    def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
-        """Name the run after what it is and log the resolved configuration as artifacts."""
+    def before_pipeline_run(self, run_params: dict[str, Any], catalog) -> None:
+        """Name the run after what it is, log the precision each bf16 switch resolved to (the parameters as the
+        nodes receive them, --params included) and the resolved configuration as artifacts."""
         run = mlflow.active_run()
         self._run_id = run.info.run_id if run else None
+        precision = resolved_precision(catalog.load("parameters"))
+        logger.info("Precision for this run: %s (%s)",
+                    ", ".join(f"{key.removeprefix('resolved.')}={value}" for key, value in precision.items()
+                              if key not in {"resolved.bf16_native", "resolved.bf16_reason"}),
+                    precision["resolved.bf16_reason"])
         if run is None:  # tracking disabled for this pipeline
             return
+        mlflow.log_params(precision)
         params = {**self._params, **(run_params.get("runtime_params") or {})}
         names = run_params.get("pipeline_names") or [run_params.get("pipeline_name") or "__default__"]
         pipeline = "+".join(names)

@@ -30,6 +30,7 @@ from empo_kedro.training.config import (
     validate_dpo,
 )
 from empo_kedro.training.modeling import count_parameters, lora_config
+from empo_kedro.training.precision import resolve_training_block
 from empo_kedro.training.prefix_sharing import enable_prompt_sharing
 from empo_kedro.training.speed import (
     cast_frozen_weights,
@@ -117,7 +118,7 @@ def build_dpo_trainer(
     validate_dpo(params)
     device = resolve_device(params.get("device", "auto"))
     config = make_trainer_config(
-        DPOConfig, params["training"], "dpo",
+        DPOConfig, resolve_training_block(params["training"], device), "dpo",
         output_dir=str(output_dir), seed=seed, report_to=[], use_cpu=device == "cpu",
         num_train_epochs=1, train_sampling_strategy="sequential",
     )

@@ -22,6 +22,7 @@ from empo_kedro.training.config import (
     validate_lora,
 )
 from empo_kedro.training.modeling import count_parameters, lora_config
+from empo_kedro.training.precision import resolve_training_block
 from empo_kedro.training.speed import (
     cast_frozen_weights,
     frozen_dtype_of,
@@ -55,7 +56,7 @@ def build_sft_trainer(
         raise ValueError(f"No SFT conversations in split '{params['train_split']}'")
     device = resolve_device(params.get("device", "auto"))
     config = make_trainer_config(
-        SFTConfig, params["training"], "sft",
+        SFTConfig, resolve_training_block(params["training"], device), "sft",
         output_dir=str(output_dir), seed=seed, report_to=[], use_cpu=device == "cpu",
         assistant_only_loss=True,
     )

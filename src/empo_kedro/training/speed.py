@@ -45,10 +45,13 @@ def speed_context(params: Mapping[str, Any]) -> contextlib.AbstractContextManage
 
 
 def frozen_dtype_of(params: Mapping[str, Any]) -> torch.dtype | None:
-    """``speed.frozen_weights_dtype`` as a torch dtype (None: leave the weights as loaded)."""
-    from empo_kedro.training.config import torch_dtype
+    """``speed.frozen_weights_dtype`` as a torch dtype (None: leave the weights as loaded); ``auto`` is bf16 where
+    the training device computes it natively (:mod:`empo_kedro.training.precision`)."""
+    from empo_kedro.training.config import resolve_device, torch_dtype
+    from empo_kedro.training.precision import resolve_dtype_switch
 
-    name = (params.get("speed") or {}).get("frozen_weights_dtype")
+    name = resolve_dtype_switch((params.get("speed") or {}).get("frozen_weights_dtype"),
+                                resolve_device(params.get("device", "auto")))
     return torch_dtype(name) if name else None
 
 
