@@ -63,7 +63,7 @@ def test_unknown_label_stops_the_run_naming_file_line_and_value(kedro_project: P
 def test_shared_env_on_real_ed_pairs_every_prompt_with_its_plutchik_opposite(kedro_project: Path, shared_data: Path):
     run_kedro(kedro_project, pipeline="data_engineering", env="shared",
               runtime_params={"ed_dir": str(shared_data / "empatheticdialogues")})
-    pairs = pd.read_parquet(kedro_project / "data" / "03_primary" / "preference_pairs.parquet")
+    pairs = pd.read_parquet(kedro_project / "data" / "shared" / "03_primary" / "preference_pairs.parquet")
     assert len(pairs) > 4000
     assert (pairs["rejected_emotion"] == pairs["emotion"].map(EXTENDED)).all()
     assert (pairs["rejected_conv_id"] != pairs["conv_id"]).all()

@@ -1,5 +1,5 @@
 """The sweep on the embedded model with a tiny grid: nested trial runs, the best trial named on the parent run,
-resume after an interrupted sweep, and docs/results.md whose numbers are the MLflow ones."""
+resume after an interrupted sweep, and results.md whose numbers are the MLflow ones."""
 
 from __future__ import annotations
 
@@ -84,10 +84,13 @@ def test_sweep_selects_on_valid_resumes_and_reports_the_mlflow_numbers(kedro_pro
     assert {t["trial_id"]: t["reused"] for t in record["trials"]} == {best: True, other: False}
     assert rerun.data.tags["sweep.best_run_id"] == parent.data.tags["sweep.best_run_id"]
 
-    # docs/results.md from MLflow: every number it shows is the logged one.
+    # results.md from MLflow: every number it shows is the logged one. The default environment writes it under its
+    # data root; only the `shared` environment writes the committed docs/.
     run_kedro(project, pipeline="results")
-    document = (project / "docs" / "results.md").read_text()
-    assert (project / "docs" / "results_sweep.png").stat().st_size > 0
+    results_dir = project / "data" / "08_reporting" / "results"
+    document = (results_dir / "results.md").read_text()
+    assert (results_dir / "results_sweep.png").stat().st_size > 0
+    assert not (project / "docs").exists()
     assert rerun.info.run_id in document
     final = {r.data.tags["variant"]: r for r in client.search_runs(
         [rerun.info.experiment_id], f"tags.`sweep.role` = 'final' and tags.`mlflow.parentRunId` = '{rerun.info.run_id}'")}

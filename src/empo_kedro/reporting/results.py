@@ -27,6 +27,7 @@ from mlflow.exceptions import MlflowException
 from empo_kedro.errors import UserFacingError
 from empo_kedro.reporting.plots import categorical_setting, plot_sweep
 from empo_kedro.sweep.space import guard_failures
+from empo_kedro.tracking.hooks import DATA_ROOT_TAG
 
 logger = logging.getLogger(__name__)
 
@@ -96,8 +97,10 @@ class SweepRecord:
         return self.parent.data.metrics
 
 
-def find_sweep_run(client: mlflow.MlflowClient, run_id: str | None) -> Run:
-    """The given run, or the newest finished sweep run with a final comparison in any experiment."""
+def find_sweep_run(client: mlflow.MlflowClient, run_id: str | None, data_root: str | None = None) -> Run:
+    """The given run, or the newest finished sweep run with a final comparison in any experiment whose outputs went
+    to ``data_root`` (its ``data_root`` tag: the environment's output root), so one environment's report never
+    shows another's sweep; ``data_root`` None takes any."""
     if run_id:
         try:
             run = client.get_run(run_id)
@@ -107,11 +110,18 @@ def find_sweep_run(client: mlflow.MlflowClient, run_id: str | None) -> Run:
             raise ResultsError(f"MLflow run '{run_id}' is not a finished sweep (no final comparison logged)")
         return run
     experiments = [e.experiment_id for e in client.search_experiments()]
-    runs = client.search_runs(experiments, FINAL_DONE_FILTER, order_by=["attributes.start_time DESC"],
+    query = FINAL_DONE_FILTER + (f" and tags.`{DATA_ROOT_TAG}` = '{data_root}'" if data_root else "")
+    runs = client.search_runs(experiments, query, order_by=["attributes.start_time DESC"],
                               max_results=1) if experiments else []
     if not runs:
-        raise ResultsError(f"No finished sweep run in {mlflow.get_tracking_uri()}: run `make sweep` "
-                           "(kedro run --pipeline=sweep) first, or set results.sweep_run_id")
+        others = client.search_runs(experiments, FINAL_DONE_FILTER, order_by=["attributes.start_time DESC"],
+                                    max_results=5) if experiments else []
+        found = "; ".join(f"{run.info.run_id} ({DATA_ROOT_TAG}={run.data.tags.get(DATA_ROOT_TAG, 'not recorded')})"
+                          for run in others)
+        raise ResultsError(
+            f"No finished sweep run with outputs under '{data_root}' in {mlflow.get_tracking_uri()}: run `make sweep` "
+            "(kedro run --pipeline=sweep) in this environment first, or name one with "
+            f"--params results.sweep_run_id=<run id>" + (f" (finished sweeps of other roots: {found})" if found else ""))
     return runs[0]
 
 
@@ -156,10 +166,11 @@ def _cis_from_metrics(metrics: Mapping[str, float]) -> pd.DataFrame:
                          if {"diff", "low", "high"} <= set(bounds)])
 
 
-def load_sweep_record(run_id: str | None = None, client: mlflow.MlflowClient | None = None) -> SweepRecord:
-    """Read a finished sweep back from MLflow (the newest one when ``run_id`` is None)."""
+def load_sweep_record(run_id: str | None = None, client: mlflow.MlflowClient | None = None,
+                      data_root: str | None = None) -> SweepRecord:
+    """Read a finished sweep back from MLflow (the newest one of ``data_root`` when ``run_id`` is None)."""
     client = client or mlflow.MlflowClient()
-    parent = find_sweep_run(client, run_id)
+    parent = find_sweep_run(client, run_id, data_root)
     trials, varied, missing = _trial_frame(client, _artifact(client, parent.info.run_id, TRIALS_ARTIFACT))
     if missing:
         logger.warning("Results: %d trial(s) have no MLflow run in this store and are left out: %s",
@@ -395,7 +406,7 @@ def trials_plot(record: SweepRecord) -> plt.Figure:
 def build_results(params: Mapping[str, Any], client: mlflow.MlflowClient | None = None
                   ) -> tuple[str, plt.Figure]:
     """The markdown and the plot for ``results`` parameters (see parameters_sweep.yml)."""
-    record = load_sweep_record(params.get("sweep_run_id"), client)
+    record = load_sweep_record(params.get("sweep_run_id"), client, params.get("sweep_data_root"))
     markdown = render_markdown(record, params["plot_file"], int(params["n_samples"]), params["key_metrics"],
                                params["ci_metrics"])
     logger.info("Results: sweep run %s, %d trials, %d final variants", record.parent.info.run_id,

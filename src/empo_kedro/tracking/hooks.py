@@ -22,6 +22,10 @@ RUN_NAME_KEYS = {
 }
 # Pipelines that score something other than our own model are named after what they score.
 RUN_NAME_KEYS_BY_PIPELINE = {"score_predictions": {"system": "system_name"}}
+# Tags naming where a run's files went: the Kedro environment and its output root (conf/<env>/globals.yml), so a
+# run in MLflow says which outputs it made and `make results` can pick the sweep of its own environment.
+ENV_TAG = "env"
+DATA_ROOT_TAG = "data_root"
 
 
 def _lookup(params: dict, dotted: str) -> Any:
@@ -40,6 +44,7 @@ class EmpoTrackingHooks:
         self._params: dict = {}
         self._catalog_config: dict = {}
         self._run_id: str | None = None
+        self._output_tags: dict[str, str] = {}
 
     @hook_impl(tryfirst=True)
     def after_context_created(self, context) -> None:
@@ -48,6 +53,9 @@ class EmpoTrackingHooks:
         check_tracking_server(mlflow_config["server"]["mlflow_tracking_uri"])
         self._params = context.config_loader["parameters"]
         self._catalog_config = context.config_loader["catalog"]
+        loader = context.config_loader
+        self._output_tags = {ENV_TAG: loader.env or loader.default_run_env,
+                             DATA_ROOT_TAG: loader["globals"].get("data_root")}
 
     @hook_impl(trylast=True)
     def before_pipeline_run(self, run_params: dict[str, Any], catalog) -> None:
@@ -70,6 +78,7 @@ class EmpoTrackingHooks:
         tags = {"pipeline": pipeline, **{key: _lookup(params, path) for key, path in name_keys.items()}}
         tags = {key: str(value) for key, value in tags.items() if value is not None}
         mlflow.set_tags(tags)
+        mlflow.set_tags({key: str(value) for key, value in self._output_tags.items() if value})
         if not run.data.tags.get("kedro_run_name_set_by_user"):
             name_parts = [pipeline if pipeline != "__default__" else "all",
                           *(f"seed{value}" if key == "seed" else value
