@@ -4,17 +4,21 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# pip takes torch 2.13.0's CPU wheel from this machine's disk; installing it first stops a CUDA build being pulled.
+# torch is installed first, from TORCH_INDEX when set. On Linux, PyPI's torch==2.13.0 is a CUDA build (GBs of
+# nvidia-* wheels): for the CPU wheel use TORCH_INDEX=https://download.pytorch.org/whl/cpu; for a CUDA one, that
+# CUDA's index (e.g. .../whl/cu130). Empty (the default) takes what pip's configured index offers: on the project's
+# own machines that is a local mirror holding the CPU wheel.
 TORCH_SPEC ?= torch==2.13.0
+TORCH_INDEX ?=
 KEDRO_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup run test ui viz bench clean-outputs sweep-setup sweep results
+.PHONY: setup run test lint ui viz bench clean-outputs sweep-setup sweep results
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
 	touch $@
 
@@ -23,8 +27,12 @@ setup: $(STAMP)
 run: setup
 	$(BIN)/kedro run $(KEDRO_ARGS)
 
-test: setup
+# Lint first (seconds; [tool.ruff] in pyproject.toml): a lint error stops `make test` before pytest starts.
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
 
 ui: setup
 	$(BIN)/kedro mlflow ui --host 127.0.0.1
@@ -37,7 +45,9 @@ sweep-setup: setup
 sweep: setup
 	$(BIN)/kedro run --pipeline=sweep $(KEDRO_ARGS)
 
-# docs/results.md (and docs/results_sweep.png) from the MLflow runs of the newest finished sweep.
+# results.md and its plot from the MLflow runs of the newest finished sweep of this environment, written to the
+# environment's results folder: data/08_reporting/results/ by default; docs/ (committed) only with
+# KEDRO_ARGS="--env shared". Another sweep: KEDRO_ARGS="--env shared --params results.sweep_run_id=<run id>".
 results: setup
 	$(BIN)/kedro run --pipeline=results $(KEDRO_ARGS)
 
@@ -49,5 +59,7 @@ BENCH_ARGS ?=
 bench: setup
 	$(BIN)/python benchmarks/training_speed.py $(BENCH_ARGS)
 
+# Every environment's outputs (data/ and data/<env>/, e.g. data/shared/) and the base-model cache; the sample
+# inputs in data/01_raw and the .gitkeep files stay.
 clean-outputs:
 	find data -mindepth 2 -not -path 'data/01_raw/*' -not -name .gitkeep -delete

@@ -127,7 +127,8 @@ def main(argv: list[str] | None = None) -> dict:
     out.write_text(json.dumps(result, indent=2))
     print(json.dumps({"comparison_percent": comparison, "train_wall_seconds": result["train_wall_seconds"],
                       "train_cpu_seconds": result["train_cpu_seconds"],
-                      "best_epoch": result["best_epoch"], "epochs_run": result["epochs_run"], "out": str(out)}, indent=2))
+                      "best_epoch": result["best_epoch"], "epochs_run": result["epochs_run"], "out": str(out)},
+                     indent=2))
     return result
 
 

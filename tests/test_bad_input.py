@@ -108,7 +108,9 @@ def broken_map(entry: dict) -> dict:
     ({"data_engineering": {"preferences": {"strategy": "nearest"}}}, r"Unknown rejected-turn strategy 'nearest'"),
 ], ids=["missing_opposite", "self_opposite", "unknown_strategy"])
 def test_bad_emotion_map_or_strategy_stops_before_anything_is_read(kedro_project: Path, runtime_params, culprit):
-    run = lambda: run_kedro(kedro_project, pipeline="data_engineering", runtime_params=runtime_params)
+    def run():
+        return run_kedro(kedro_project, pipeline="data_engineering", runtime_params=runtime_params)
+
     assert_stopped(kedro_project, run, culprit)
 
 
@@ -225,5 +227,7 @@ def test_corrupt_base_model_or_adapter_is_named_and_nothing_is_trained(training_
 ], ids=["negative_beta", "dpo_rank_0", "sft_rank_0", "unknown_dtype"])
 def test_bad_parameters_stop_the_run_before_anything_runs(training_inputs: Path, pipeline, runtime_params, culprit):
     before = files_under_data(training_inputs)
-    run = lambda: run_kedro(training_inputs, pipeline=pipeline, runtime_params=runtime_params)
+    def run():
+        return run_kedro(training_inputs, pipeline=pipeline, runtime_params=runtime_params)
+
     assert_stopped(training_inputs, run, culprit, before)

@@ -73,7 +73,8 @@ def test_a_new_environment_that_sets_only_its_data_root_gets_its_own_outputs_and
     (conf / "trial" / "globals.yml").write_text("data_root: data/trial\n")
     config = _config("trial", conf)
     assert all(Path(path).is_relative_to("data/trial") for path in _output_paths(config["catalog"]).values())
-    assert config["catalog"]["results_plot"]["dataset"]["filepath"] == "data/trial/08_reporting/results/results_sweep.png"
+    results_plot = config["catalog"]["results_plot"]["dataset"]["filepath"]
+    assert results_plot == "data/trial/08_reporting/results/results_sweep.png"
 
 
 def test_data_engineering_in_two_environments_does_not_mix_outputs(kedro_project: Path):

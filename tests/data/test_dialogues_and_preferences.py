@@ -29,7 +29,8 @@ def synthetic_utterances(n_per_emotion=3, emotions=("sad", "joyful", "afraid", "
 
 
 def test_roles_follow_the_first_speaker_and_order_by_index():
-    frame = utterances([("c", 2, "sad", 7, "listener reply"), ("c", 1, "sad", 3, "my story"), ("c", 3, "sad", 3, "more")])
+    frame = utterances([("c", 2, "sad", 7, "listener reply"), ("c", 1, "sad", 3, "my story"),
+                        ("c", 3, "sad", 3, "more")])
     dialogues, dropped = build_dialogues(frame, min_turns=2)
     assert [t["role"] for t in dialogues.iloc[0]["turns"]] == ["user", "assistant", "user"]
     assert dialogues.iloc[0]["turns"][0]["content"] == "my story"

@@ -79,7 +79,8 @@ def test_empty_file_and_no_usable_rows_stop_the_read(tmp_path: Path):
 
 
 def test_unknown_label_names_file_line_and_value():
-    lines = [ED_HEADER, ed_line("hit:1_conv:2", 1, "sad", "p", 3, "a"), ed_line("hit:1_conv:2", 2, "happyish", "p", 4, "b")]
+    lines = [ED_HEADER, ed_line("hit:1_conv:2", 1, "sad", "p", 3, "a"),
+             ed_line("hit:1_conv:2", 2, "happyish", "p", 4, "b")]
     frame, _ = parse_ed_lines(lines, "valid.csv", "valid")
     with pytest.raises(EdFormatError, match=r"valid\.csv:3: unknown emotion label 'happyish'"):
         check_emotion_labels(frame, ["sad"])
@@ -92,7 +93,8 @@ def test_missing_folder_says_which_parameter_to_set(tmp_path: Path):
 
 def test_windows_line_endings_and_bom(tmp_path: Path):
     path = tmp_path / "train.csv"
-    path.write_bytes(("\ufeff" + ED_HEADER + "\r\n" + ed_line("hit:1_conv:2", 1, "sad", "p", 3, "hi there") + "\r\n").encode())
+    line = ed_line("hit:1_conv:2", 1, "sad", "p", 3, "hi there")
+    path.write_bytes(("\ufeff" + ED_HEADER + "\r\n" + line + "\r\n").encode())
     frame, report = read_ed_file(path, "train")
     assert frame["utterance"].tolist() == ["hi there"] and not report.skipped
 

@@ -53,7 +53,7 @@ def make_rows(ids, levels, rationales=None):
             "level": lv,
             "rationales": ra,
         }
-        for i, lv, ra in zip(ids, levels, rationales)
+        for i, lv, ra in zip(ids, levels, rationales, strict=True)
     ]
 
 

@@ -54,7 +54,7 @@ def write_plain_csv(path: Path, rows=ROWS, header=("context", "response", "refer
 
 
 def write_plain_jsonl(path: Path, rows=ROWS) -> Path:
-    lines = [json.dumps(dict(zip(("context", "response", "reference", "emotion"), row))) for row in rows]
+    lines = [json.dumps(dict(zip(("context", "response", "reference", "emotion"), row, strict=True))) for row in rows]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 

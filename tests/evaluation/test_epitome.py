@@ -146,7 +146,7 @@ def test_split_is_deterministic_disjoint_and_sized():
     b = split_pairs(df, val_fraction=0.1, test_fraction=0.2, seed=7)
     c = split_pairs(df, val_fraction=0.1, test_fraction=0.2, seed=8)
     assert [len(x) for x in a] == [70, 10, 20]
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         pd.testing.assert_frame_equal(x, y)
     assert a[2]["id"].tolist() != c[2]["id"].tolist()
     ids = [set(x["id"]) for x in a]
@@ -198,7 +198,8 @@ def test_diff_epitome_known_gaps():
     gaps = per_prompt_squared_gaps(gen, ref)
     assert len(gaps) == 4
     assert gaps["sq_gap_ER"].tolist() == [4, 0, 1, 0]
-    assert gaps["sq_gap_mean"].tolist() == pytest.approx([(4 + 4 + 0) / 3, (0 + 4 + 1) / 3, (1 + 4 + 0) / 3, (0 + 4 + 4) / 3])
+    assert gaps["sq_gap_mean"].tolist() == pytest.approx(
+        [(4 + 4 + 0) / 3, (0 + 4 + 1) / 3, (1 + 4 + 0) / 3, (0 + 4 + 4) / 3])
     for m in ("ER", "IP", "EX"):
         assert gaps[f"sq_gap_{m}"].mean() == pytest.approx(out[f"diff_{m}"])
     assert gaps["sq_gap_mean"].mean() == pytest.approx(out["diff_mean"])
@@ -206,7 +207,8 @@ def test_diff_epitome_known_gaps():
 
 def test_diff_epitome_accepts_numpy_arrays():
     out = diff_epitome({"ER": np.array([1, 1])}, {"ER": np.array([0, 2])})
-    assert out == {"diff_ER": 1.0, "diff_mean": 1.0, "level_ER_generated": 1.0, "level_ER_reference": 1.0, "n_prompts": 2}
+    assert out == {"diff_ER": 1.0, "diff_mean": 1.0, "level_ER_generated": 1.0, "level_ER_reference": 1.0,
+                   "n_prompts": 2}
 
 
 def test_diff_epitome_validation():

@@ -85,8 +85,10 @@ def test_batched_left_padded_generation_equals_one_prompt_at_a_time(stack):
 
 def test_eval_prompts_end_before_the_last_listener_turn():
     turns = [{"role": "user", "content": "u1"}, {"role": "assistant", "content": "a1"},
-             {"role": "user", "content": "u2"}, {"role": "assistant", "content": "a2"}, {"role": "user", "content": "u3"}]
-    dialogues = pd.DataFrame([{"conv_id": f"c{i}", "split": "test", "emotion": "sad", "turns": turns} for i in range(5)])
+             {"role": "user", "content": "u2"}, {"role": "assistant", "content": "a2"},
+             {"role": "user", "content": "u3"}]
+    dialogues = pd.DataFrame([{"conv_id": f"c{i}", "split": "test", "emotion": "sad", "turns": turns}
+                              for i in range(5)])
     prompts = select_eval_prompts(dialogues, "test", n_prompts=3, system_prompt="sys", seed=0)
     assert len(prompts) == 3
     row = prompts.iloc[0]

@@ -24,7 +24,8 @@ def test_score_predictions_is_not_part_of_the_default_run(kedro_project: Path):
     bootstrap_project(kedro_project)
     pipelines = register_pipelines()
     assert "score_predictions" in pipelines
-    assert not {n.name for n in pipelines["score_predictions"].nodes} & {n.name for n in pipelines["__default__"].nodes}
+    default_nodes = {n.name for n in pipelines["__default__"].nodes}
+    assert not {n.name for n in pipelines["score_predictions"].nodes} & default_nodes
 
 
 def test_without_a_scorer_it_says_to_train_one_first(kedro_project: Path):

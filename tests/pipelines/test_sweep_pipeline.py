@@ -92,8 +92,8 @@ def test_sweep_selects_on_valid_resumes_and_reports_the_mlflow_numbers(kedro_pro
     assert (results_dir / "results_sweep.png").stat().st_size > 0
     assert not (project / "docs").exists()
     assert rerun.info.run_id in document
-    final = {r.data.tags["variant"]: r for r in client.search_runs(
-        [rerun.info.experiment_id], f"tags.`sweep.role` = 'final' and tags.`mlflow.parentRunId` = '{rerun.info.run_id}'")}
+    final_of_rerun = f"tags.`sweep.role` = 'final' and tags.`mlflow.parentRunId` = '{rerun.info.run_id}'"
+    final = {r.data.tags["variant"]: r for r in client.search_runs([rerun.info.experiment_id], final_of_rerun)}
     final_section = document.split("## Final comparison")[1].split("### Paired")[0]
     rows = {line.split("|")[1].strip(): line for line in final_section.splitlines() if line.startswith("| ")}
     for variant, run in final.items():

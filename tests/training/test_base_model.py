@@ -117,7 +117,7 @@ def test_assistant_mask_covers_content_and_end_of_turn_only(tiny_tokenizer):
     )
     ids, mask = out["input_ids"], out["assistant_masks"]
     runs, current = [], []
-    for token_id, keep in zip(ids, mask):
+    for token_id, keep in zip(ids, mask, strict=True):
         if keep:
             current.append(token_id)
         elif current:

@@ -49,7 +49,8 @@ def preference_pairs(n_prompts=8, epochs=2) -> pd.DataFrame:
         for split, n in (("train", n_prompts), ("valid", 4)):
             for i in range(n):
                 rows.append({
-                    "prompt": [{"role": "system", "content": "be kind"}, {"role": "user", "content": f"I feel sad {i}"}],
+                    "prompt": [{"role": "system", "content": "be kind"},
+                               {"role": "user", "content": f"I feel sad {i}"}],
                     "chosen": "I am so sorry, that sounds hard.", "rejected": f"Wonderful news {epoch}-{i}!",
                     "conv_id": f"{split}{i}", "epoch": epoch, "split": split,
                 })
@@ -71,7 +72,7 @@ def test_sft_loss_covers_only_assistant_turns(tiny_dir, tmp_path):
     model = modeling.load_causal_lm(tiny_dir, MODEL_PARAMS)
     trainer = build_sft_trainer(model, tokenizer, conversations(), sft_params(max_length=512), 0, tmp_path)
     example = trainer.train_dataset[0]
-    kept = [t for t, label in zip(example["input_ids"], example["labels"]) if label != -100]
+    kept = [t for t, label in zip(example["input_ids"], example["labels"], strict=True) if label != -100]
     assert tokenizer.decode(kept) == "I am so sorry 0.<|im_end|>Anytime.<|im_end|>"
 
 
@@ -81,7 +82,8 @@ def make_sft_adapter(tiny_dir: Path, out: Path) -> Path:
     base = modeling.load_causal_lm(tiny_dir, MODEL_PARAMS)
     peft_model = get_peft_model(base, LoraConfig(r=4, lora_alpha=16, target_modules="all-linear",
                                                  init_lora_weights=False, task_type="CAUSAL_LM"))
-    AdapterDataset(str(out)).save(TrainedAdapter(peft_model, load_tokenizer(tiny_dir), {"kind": "sft", "merged_parents": []}))
+    AdapterDataset(str(out)).save(TrainedAdapter(peft_model, load_tokenizer(tiny_dir),
+                                                 {"kind": "sft", "merged_parents": []}))
     return out
 
 
@@ -101,7 +103,8 @@ def test_dpo_reference_log_probs_are_the_sft_models_and_no_second_copy_is_loaded
     monkeypatch.setattr(modeling.AutoModelForCausalLM, "from_pretrained",
                         lambda *a, **k: loads.append(a) or real_from_pretrained(*a, **k))
     sft_model = load_adapted_model(tiny_dir, MODEL_PARAMS, merged_parents=[sft_dir])
-    trainer = build_dpo_trainer(sft_model, load_tokenizer(sft_dir), preference_pairs(), None, dpo_params(), 0, tmp_path)
+    trainer = build_dpo_trainer(sft_model, load_tokenizer(sft_dir), preference_pairs(), None, dpo_params(), 0,
+                                tmp_path)
     assert len(loads) == 1 and trainer.ref_model is None
 
     batch = next(iter(trainer.get_train_dataloader()))
@@ -112,7 +115,7 @@ def test_dpo_reference_log_probs_are_the_sft_models_and_no_second_copy_is_loaded
     # ... and by the base model, which is what TRL's default reference would have been.
     base = modeling.load_causal_lm(tiny_dir, MODEL_PARAMS)
     scored = {name: completion_log_probs(other, batch) for name, other in (("sft", independent_sft), ("base", base))}
-    for ours, theirs in zip(reference, scored["sft"]):
+    for ours, theirs in zip(reference, scored["sft"], strict=True):
         torch.testing.assert_close(ours, theirs, atol=1e-4, rtol=1e-4)
     assert not torch.allclose(reference[0], scored["base"][0], atol=1e-3)
 
@@ -157,7 +160,8 @@ def test_sft_then_dpo_moves_the_heldout_margin_and_saves_distinct_adapters(tiny_
     assert "eval_loss" in sft_metrics
     AdapterDataset(str(tmp_path / "sft")).save(TrainedAdapter(peft_model, tokenizer, {"merged_parents": []}))
     sft_model = load_adapted_model(tiny_dir, MODEL_PARAMS, merged_parents=[tmp_path / "sft"])
-    dpo_model, metrics, history = train_dpo(sft_model, tokenizer, preference_pairs(), dpo_params(), 0, tmp_path / "dpo_scratch")
+    dpo_model, metrics, history = train_dpo(sft_model, tokenizer, preference_pairs(), dpo_params(), 0,
+                                            tmp_path / "dpo_scratch")
     assert metrics["train_pairs"] == 16
     assert [entry["step"] for entry in history if "loss" in entry] == [1, 2, 3, 4]
     assert metrics["eval_rewards/margins"] > 0

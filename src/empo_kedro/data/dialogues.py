@@ -32,7 +32,7 @@ def build_dialogues(utterances: pd.DataFrame, min_turns: int) -> tuple[pd.DataFr
             continue
         first_speaker = rows["speaker_idx"].iloc[0]
         turns: list[dict[str, str]] = []
-        for speaker, text in zip(rows["speaker_idx"], rows["utterance"]):
+        for speaker, text in zip(rows["speaker_idx"], rows["utterance"], strict=True):
             role = USER if speaker == first_speaker else ASSISTANT
             if turns and turns[-1]["role"] == role:
                 turns[-1]["content"] += " " + text

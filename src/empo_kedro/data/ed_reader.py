@@ -119,7 +119,8 @@ def parse_ed_lines(lines: Iterable[str], source: str, split: str) -> tuple[pd.Da
         fields = line.split(",")
         if len(fields) != len(ED_COLUMNS):
             report.skipped.append(
-                SkippedLine(source, line_no, f"wrong_field_count: expected {len(ED_COLUMNS)} fields, found {len(fields)}")
+                SkippedLine(source, line_no,
+                            f"wrong_field_count: expected {len(ED_COLUMNS)} fields, found {len(fields)}")
             )
             continue
         row, problem = _parse_line(fields)
@@ -132,7 +133,8 @@ def parse_ed_lines(lines: Iterable[str], source: str, split: str) -> tuple[pd.Da
     for skipped in report.skipped:
         logger.warning("Skipped %s:%d (%s)", skipped.file, skipped.line, skipped.reason)
     if not rows:
-        raise EdFormatError(f"{source}: no usable rows ({len(report.skipped)} lines skipped: {report.skipped_by_reason()})")
+        raise EdFormatError(
+            f"{source}: no usable rows ({len(report.skipped)} lines skipped: {report.skipped_by_reason()})")
     return pd.DataFrame(rows, columns=UTTERANCE_COLUMNS), report
 
 
@@ -157,7 +159,8 @@ def check_emotion_labels(utterances: pd.DataFrame, known_labels: Iterable[str]) 
         first = unknown.iloc[0]
         raise EdFormatError(
             f"{first['source_file']}:{first['source_line']}: unknown emotion label '{first['emotion']}' "
-            f"in field 'context' ({len(unknown)} rows with unknown labels: {sorted(unknown['emotion'].unique())[:10]}); "
+            f"in field 'context' ({len(unknown)} rows with unknown labels: "
+            f"{sorted(unknown['emotion'].unique())[:10]}); "
             f"known labels: {sorted(known)}"
         )
 

@@ -119,7 +119,7 @@ def read_epitome_file(file: Path | str) -> pd.DataFrame:
                 raise EpitomeFormatError(
                     f"{file}: line {line}: expected {len(EPITOME_COLUMNS)} fields, got {len(row)}"
                 )
-            rec = dict(zip(EPITOME_COLUMNS, row))
+            rec = dict(zip(EPITOME_COLUMNS, row, strict=True))
             for field in _REQUIRED_FIELDS:
                 if not rec[field].strip():
                     raise EpitomeFormatError(f"{file}: line {line}, field {field!r}: missing value")

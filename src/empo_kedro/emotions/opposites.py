@@ -97,5 +97,6 @@ def check_coverage(emotion_map: EmotionMap, labels_in_data: Iterable[str]) -> No
     uncovered = sorted(set(labels_in_data) - emotion_map.opposites.keys() - emotion_map.unmapped)
     if uncovered:
         raise EmotionMapError(
-            f"emotion map '{emotion_map.name}' neither maps nor lists as unmapped these labels of the data: {uncovered}"
+            f"emotion map '{emotion_map.name}' neither maps nor lists as unmapped these labels of the data: "
+            f"{uncovered}"
         )

@@ -103,10 +103,10 @@ def plot_metrics(table: pd.DataFrame, columns: Sequence[str], title: str) -> plt
 def plot_training_curves(log_history: Sequence[Mapping[str, float]], keys: Sequence[str], title: str) -> plt.Figure:
     """Per-step training metrics (e.g. DPO loss and reward margins) from a trainer's log history."""
     fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.2), squeeze=False)
-    for ax, key in zip(axes[0], keys):
+    for ax, key in zip(axes[0], keys, strict=True):
         points = [(e["step"], e[key]) for e in log_history if key in e and "step" in e]
         if points:
-            steps, values = zip(*points)
+            steps, values = zip(*points, strict=True)
             ax.plot(steps, values, marker=".")
         ax.set_title(key)
         ax.set_xlabel("step")

@@ -59,7 +59,7 @@ def generate_replies(model: Any, tokenizer: PreTrainedTokenizerBase, prompts: Se
         output = model.generate(**encoded, **dict(generation), use_cache=True,
                                 pad_token_id=tokenizer.pad_token_id)
         new_tokens = output[:, encoded["input_ids"].shape[1]:]
-        for i, tokens in zip(batch_ids, new_tokens):
+        for i, tokens in zip(batch_ids, new_tokens, strict=True):
             replies[i] = tokenizer.decode(tokens, skip_special_tokens=True).strip()
     return replies
 

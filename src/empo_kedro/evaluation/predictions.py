@@ -199,7 +199,7 @@ def _delimited_records(path: Path, delimiter: str, report: PredictionsReadReport
                 if len(fields) != len(header):
                     report.skip(location, f"wrong field count: {len(fields)} fields, the header has {len(header)}")
                     continue
-                rows.append((location, dict(zip(header, fields))))
+                rows.append((location, dict(zip(header, fields, strict=True))))
         except StopIteration:
             raise PredictionsFormatError(f"{path}: the file is empty") from None
         except UnicodeDecodeError as error:

@@ -47,8 +47,8 @@ def plot_sweep(trials: pd.DataFrame, x_keys: Sequence[str], metric: str, referen
     colours = {s: f"C{i}" for i, s in enumerate(strategies)}
     y = pd.to_numeric(trials[metric], errors="coerce") if metric in trials.columns else pd.Series(dtype=float)
     styles = sorted(trials[style_key].astype(str).unique()) if style_key else [None]
-    markers = dict(zip(styles, MARKERS))
-    for ax, (key, x) in zip(axes[0], panels):
+    markers = dict(zip(styles, MARKERS, strict=False))  # more styles than markers: the rest get none
+    for ax, (key, x) in zip(axes[0], panels, strict=True):
         for strategy in strategies:
             for style in styles:
                 rows = trials["strategy"].astype(str) == strategy

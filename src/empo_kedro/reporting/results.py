@@ -121,7 +121,8 @@ def find_sweep_run(client: mlflow.MlflowClient, run_id: str | None, data_root: s
         raise ResultsError(
             f"No finished sweep run with outputs under '{data_root}' in {mlflow.get_tracking_uri()}: run `make sweep` "
             "(kedro run --pipeline=sweep) in this environment first, or name one with "
-            f"--params results.sweep_run_id=<run id>" + (f" (finished sweeps of other roots: {found})" if found else ""))
+            "--params results.sweep_run_id=<run id>"
+            + (f" (finished sweeps of other roots: {found})" if found else ""))
     return runs[0]
 
 

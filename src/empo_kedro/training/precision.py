@@ -70,7 +70,7 @@ def matmul_speed_ratio(device_type: str = "cpu", size: int = PROBE_SIZE, seconds
     return rates[torch.bfloat16] / rates[torch.float32]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def bf16_support(device_type: str) -> Bf16Support:
     """Does ``device_type`` (``cpu`` | ``cuda`` | ...) run bf16 natively? Decided once per process."""
     forced = os.environ.get(FORCE_ENV)

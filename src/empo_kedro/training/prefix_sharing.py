@@ -85,7 +85,8 @@ def _shared_prompt_forward(model: PreTrainedModel, input_ids: torch.Tensor, labe
     last_prompt_hidden = prompt_out.last_hidden_state[torch.arange(half, device=device), prompt_len[:half] - 1]
 
     # 2. Completions of both sides on the cache, rows interleaved (chosen_i, rejected_i) to match the repeated cache.
-    interleaved = torch.stack([torch.arange(half, device=device), torch.arange(half, device=device) + half], 1).flatten()
+    first_half = torch.arange(half, device=device)
+    interleaved = torch.stack([first_half, first_half + half], 1).flatten()
     completion_width = int(completion_len.max())
     offsets = torch.arange(completion_width, device=device)
     gather_at = (prompt_len[:, None] + offsets).clamp(max=length - 1)
