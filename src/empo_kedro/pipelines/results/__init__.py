@@ -1,4 +1,4 @@
-"""The results pipeline: docs/results.md from a finished sweep's MLflow runs."""
+"""The results pipeline: results.md (docs/ for the shared env) from a finished sweep's MLflow runs."""
 
 from .pipeline import create_pipeline
 
