@@ -63,7 +63,10 @@ def run_kedro(project: Path, pipeline: str | None = None, env: str | None = None
 
 @pytest.fixture(scope="session")
 def real_base_model_dir() -> Path:
-    """The embedded SmolLM2 as the project caches it (data/06_models/base): built once, reused by every test."""
+    """The embedded SmolLM2 as the project caches it (data/06_models/base): built once, reused by every test.
+
+    One cache for every environment (not under an env's data_root): it depends only on `base_model`, and its
+    fingerprint is checked on every load."""
     import yaml
 
     from empo_kedro.training.base_model import BaseModelSpec, materialize_base_model
