@@ -124,3 +124,14 @@ def test_results_render_the_newest_sweep_of_their_own_environment(tmp_path: Path
     assert find_sweep_run(client, untagged, "data/shared").info.run_id == untagged  # a named run wins
     with pytest.raises(ResultsError, match=r"outputs under 'data/trial'.*results.sweep_run_id.*data_root=data/shared"):
         find_sweep_run(client, None, "data/trial")
+
+
+def test_make_results_in_the_default_environment_ignores_the_shared_sweep(kedro_project: Path):
+    """Through Kedro: the results node receives this environment's data root and never renders another's sweep."""
+    mlflow.set_tracking_uri(f"sqlite:///{kedro_project / 'mlruns' / 'mlflow.db'}")
+    client = mlflow.MlflowClient()
+    experiment = client.create_experiment("empo_kedro", artifact_location=str(kedro_project / "mlruns" / "artifacts"))
+    shared = _finished_sweep(client, experiment, "data/shared")
+    with pytest.raises(Exception, match=rf"outputs under 'data'.*{shared} \(data_root=data/shared\)"):
+        run_kedro(kedro_project, pipeline="results")
+    assert not (kedro_project / "docs").exists() and not (kedro_project / "data" / "08_reporting" / "results").exists()
