@@ -1,5 +1,5 @@
 # Two commands for a fresh machine: `make run` (set up, then the whole EmPO chain on the embedded default)
-# and `make test` (set up, then the whole test suite). Everything else is optional.
+# and `make test` (set up, then ruff and the whole test suite). Everything else is optional.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
