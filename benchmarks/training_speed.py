@@ -140,7 +140,8 @@ def build_data(params: dict[str, Any], ed_dir: Path) -> tuple[pd.DataFrame, pd.D
 
 
 def base_model_dir(params: dict[str, Any]) -> Path:
-    from empo_kedro.training.base_model import BaseModelSpec, materialize_base_model
+    from empo_kedro.training.base_model.materialize import materialize_base_model
+    from empo_kedro.training.base_model.spec import BaseModelSpec
 
     spec_keys = set(BaseModelSpec.__dataclass_fields__) | {"display_name"}
     spec = BaseModelSpec.from_params({k: v for k, v in params["base_model"].items() if k in spec_keys})

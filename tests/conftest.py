@@ -69,7 +69,8 @@ def real_base_model_dir() -> Path:
     fingerprint is checked on every load."""
     import yaml
 
-    from empo_kedro.training.base_model import BaseModelSpec, materialize_base_model
+    from empo_kedro.training.base_model.materialize import materialize_base_model
+    from empo_kedro.training.base_model.spec import BaseModelSpec
 
     params = yaml.safe_load((REPO_ROOT / "conf" / "base" / "parameters.yml").read_text())["base_model"]
     spec_keys = {"source", "name_or_path", "pypi_package", "gguf_file", "trust_remote_code", "revision"}

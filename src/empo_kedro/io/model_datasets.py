@@ -20,12 +20,9 @@ from kedro.io import AbstractDataset, DatasetError
 from safetensors import SafetensorError, safe_open
 
 from empo_kedro.errors import UserFacingError
-from empo_kedro.training.base_model import (
-    BaseModelSpec,
-    ModelIntegrityError,
-    materialize_base_model,
-    verify_model_dir,
-)
+from empo_kedro.training.base_model.materialize import materialize_base_model
+from empo_kedro.training.base_model.provenance import ModelIntegrityError, verify_model_dir
+from empo_kedro.training.base_model.spec import BaseModelSpec
 from empo_kedro.training.checkpoints import file_digest
 
 ADAPTER_METADATA = "empo_adapter.json"

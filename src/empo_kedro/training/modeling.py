@@ -11,7 +11,7 @@ import torch
 from peft import LoraConfig, PeftModel
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from empo_kedro.training.base_model import chat_template_with_generation_markers, has_generation_markers
+from empo_kedro.training.base_model.chat_template import chat_template_with_generation_markers, has_generation_markers
 from empo_kedro.training.config import resolve_device, torch_dtype
 
 logger = logging.getLogger(__name__)

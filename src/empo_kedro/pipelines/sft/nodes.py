@@ -9,7 +9,7 @@ import pandas as pd
 import torch
 
 from empo_kedro.io.model_datasets import LocalModel, TrainedAdapter, trained_adapter
-from empo_kedro.training.base_model import BaseModelSpec
+from empo_kedro.training.base_model.spec import BaseModelSpec
 from empo_kedro.training.checkpoints import model_lineage
 from empo_kedro.training.metrics import as_mlflow_metrics
 from empo_kedro.training.modeling import ensure_generation_markers, load_causal_lm, load_tokenizer
