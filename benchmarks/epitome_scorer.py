@@ -30,11 +30,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch  # noqa: E402
 
 from empo_kedro.data.epitome import read_epitome_dir, split_pairs  # noqa: E402
-from empo_kedro.evaluation.epitome_scorer import (  # noqa: E402
-    DEFAULT_PARAMS,
-    default_encoder_path,
-    train_epitome_scorer,
-)
+from empo_kedro.evaluation.epitome import default_encoder_path, train_epitome_scorer  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / ".." / "shared" / "data" / "epitome"
@@ -105,7 +101,7 @@ def main(argv: list[str] | None = None) -> dict:
         "seed": args.seed,
         "split": {"train": len(train), "val": len(val), "test": len(test), "group_column": "sp_id",
                   "val_fraction": args.val_fraction, "test_fraction": args.test_fraction},
-        "params": {**DEFAULT_PARAMS, **params},
+        "params": train_metrics["params"],
         "threads": args.threads,
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__},
         "train_wall_seconds": round(t_train, 1),

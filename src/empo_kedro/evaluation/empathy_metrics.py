@@ -1,7 +1,7 @@
 """diff-EPITOME: how far generated replies are from the reference in EPITOME levels.
 
 EmPO (Sotolar et al. 2024) scores each reply with EPITOME levels 0/1/2 for the three
-empathy mechanisms (ER, IP, EX; see :mod:`empo_kedro.evaluation.epitome_scorer`) and
+empathy mechanisms (ER, IP, EX; see :mod:`empo_kedro.evaluation.epitome`) and
 reports, per mechanism, the mean over prompts of the squared level gap::
 
     diff_<m> = mean_i (level_<m>(generated_i) - level_<m>(reference_i)) ** 2

@@ -20,7 +20,7 @@ REQUIRED_COLUMNS = ("conv_id", "context", "reference", "response")
 
 
 class LevelScorer(Protocol):
-    """What scoring needs of an EPITOME scorer (:class:`~empo_kedro.evaluation.epitome_scorer.EpitomeScorer`)."""
+    """What scoring needs of an EPITOME scorer (:class:`~empo_kedro.evaluation.epitome.EpitomeScorer`)."""
 
     def predict(self, seeker_posts: list[str], responses: list[str], batch_size: int | None = None
                 ) -> dict[str, np.ndarray]: ...

@@ -11,7 +11,7 @@ import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
 
 from empo_kedro.data.epitome import read_epitome_dir
-from empo_kedro.evaluation.epitome_scorer import EpitomeScorer
+from empo_kedro.evaluation.epitome import EpitomeScorer
 from empo_kedro.io.model_datasets import replace_dir_atomically
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from empo_kedro.evaluation.comparison import bootstrap_differences, comparison_table
-from empo_kedro.evaluation.epitome_scorer import EpitomeScorer
+from empo_kedro.evaluation.epitome import EpitomeScorer
 from empo_kedro.evaluation.generation import variant_replies
 from empo_kedro.evaluation.mmlu import parse_shipped_mmlu, run_mmlu
 from empo_kedro.evaluation.retention import mean_token_kl_in_context

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from empo_kedro.errors import UserFacingError
-from empo_kedro.evaluation.epitome_scorer import EpitomeScorer
+from empo_kedro.evaluation.epitome import EpitomeScorer
 from empo_kedro.evaluation.variants import BASE, DPO, SFT, VariantModel
 from empo_kedro.io.model_datasets import AdapterHandle, LocalModel
 from empo_kedro.io.sweep_store import TrialStore

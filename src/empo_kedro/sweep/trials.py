@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 import torch
 
-from empo_kedro.evaluation.epitome_scorer import EpitomeScorer
+from empo_kedro.evaluation.epitome import EpitomeScorer
 from empo_kedro.evaluation.variants import SFT, VariantModel
 from empo_kedro.io.model_datasets import ADAPTER_WEIGHTS, AdapterHandle, LocalModel, trained_adapter
 from empo_kedro.io.sweep_store import TrialStore

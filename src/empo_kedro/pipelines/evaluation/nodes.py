@@ -14,7 +14,7 @@ from empo_kedro.evaluation.comparison import (
     plot_metrics,
     plot_training_curves,
 )
-from empo_kedro.evaluation.epitome_scorer import EpitomeScorer, train_epitome_scorer
+from empo_kedro.evaluation.epitome import EpitomeScorer, train_epitome_scorer
 from empo_kedro.evaluation.generation import select_eval_prompts, variant_replies
 from empo_kedro.evaluation.mmlu import parse_shipped_mmlu, run_mmlu
 from empo_kedro.evaluation.retention import mean_token_kl_in_context

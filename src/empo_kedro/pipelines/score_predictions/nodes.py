@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from empo_kedro.evaluation.epitome_scorer import EpitomeScorer
+from empo_kedro.evaluation.epitome import EpitomeScorer
 from empo_kedro.evaluation.predictions import Predictions
 from empo_kedro.evaluation.scoring import score_reply_frame
 from empo_kedro.evaluation.system_scoring import (

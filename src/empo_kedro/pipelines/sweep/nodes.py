@@ -10,7 +10,7 @@ import pandas as pd
 
 from empo_kedro.data.preferences import build_preference_pairs
 from empo_kedro.emotions.opposites import check_coverage, load_emotion_map
-from empo_kedro.evaluation.epitome_scorer import EpitomeScorer
+from empo_kedro.evaluation.epitome import EpitomeScorer
 from empo_kedro.evaluation.generation import select_eval_prompts
 from empo_kedro.evaluation.variants import BASE, DPO, SFT
 from empo_kedro.io.model_datasets import AdapterHandle, LocalModel
