@@ -10,8 +10,8 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from empo_kedro.reporting.results import ResultsError, find_sweep_run
 from empo_kedro.tracking.hooks import DATA_ROOT_TAG, ENV_TAG
+from empo_kedro.tracking.sweep_results import ResultsError, find_sweep_run
 from tests.conftest import REPO_ROOT, run_kedro
 
 # Catalog entries that are inputs or caches shared on purpose (not outputs of one environment).

@@ -1,39 +1,30 @@
-"""docs/results.md from the MLflow runs of a finished sweep, so every number in it is the one MLflow holds.
+"""docs/results.md from a finished sweep, so every number in it is the one MLflow holds.
 
-Read back (names from :mod:`empo_kedro.tracking.sweep_runs`): the sweep's parent run (tags naming the best trial,
-the machine, CI bounds and wall times as metrics, and the ``sweep_trials.json`` / ``sweep_final.json``
-artifacts listing run ids and sample replies), each trial's nested run (settings as params, ``eval/*`` metrics on
-the selection split) and each final variant's nested run (``eval/*`` on the test split). The sentences about
-differences are computed from the CIs: a CI that contains 0 is reported as "no detectable difference".
+The record is read from MLflow by :mod:`empo_kedro.tracking.sweep_results`; everything here renders that plain
+:class:`~empo_kedro.tracking.sweep_results.SweepRecord` (no MLflow access). The sentences about differences are
+computed from the CIs: a CI that contains 0 is reported as "no detectable difference".
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
-import mlflow
 import pandas as pd
-from mlflow.entities import Run
-from mlflow.exceptions import MlflowException
 
-from empo_kedro.errors import UserFacingError
 from empo_kedro.reporting.plots import categorical_setting, plot_sweep
 from empo_kedro.sweep.space import guard_failures
-from empo_kedro.tracking.hooks import DATA_ROOT_TAG
+from empo_kedro.tracking.sweep_results import SweepRecord, load_sweep_record
+
+if TYPE_CHECKING:
+    import mlflow
 
 logger = logging.getLogger(__name__)
 
-TRIALS_ARTIFACT = "sweep_trials.json"
-FINAL_ARTIFACT = "sweep_final.json"
-FINAL_DONE_FILTER = "tags.`sweep.final_done` = 'true' and attributes.status = 'FINISHED'"
 # Direction of each metric: -1 lower is better, +1 higher is better, 0 neither (a description, not a verdict).
 DIRECTION = {"diff_mean": -1, "diff_ER": -1, "diff_IP": -1, "diff_EX": -1, "kl_to_base": -1,
              "bertscore_f1": 1, "bertscore_precision": 1, "bertscore_recall": 1, "mmlu_correct": 1,
@@ -47,10 +38,6 @@ TRIAL_COLUMNS = {"eval/diff_mean": "diff_mean", "eval/bertscore_f1": "bertscore_
                  "eval/changed_vs_sft": "changed vs SFT", "train/eval_rewards/accuracies": "held-out reward acc.",
                  "train/eval_rewards/margins": "held-out reward margin"}
 SFT_COLUMNS = ("eval/diff_mean", "eval/bertscore_f1", "eval/kl_to_base")
-
-
-class ResultsError(UserFacingError, RuntimeError):
-    """No finished sweep run to report, or one that lacks what the report needs."""
 
 
 def num(value: Any, digits: int = 4) -> str:
@@ -72,124 +59,6 @@ def describe_difference(tuned: str, reference: str, metric: str, diff: float, lo
     better = (low > 0) == (direction > 0)
     return f"{figures}: {tuned} is {'better' if better else 'worse'}"
 
-
-@dataclass
-class SweepRecord:
-    """Everything the document shows, read from MLflow."""
-
-    parent: Run
-    trials: pd.DataFrame
-    varied: list[str]
-    final: dict[str, dict[str, float]]
-    final_tags: dict[str, dict[str, str]]
-    cis: pd.DataFrame
-    final_artifact: dict
-    tracking_uri: str
-    experiment: str
-    missing_trial_runs: list[str] = field(default_factory=list)
-
-    @property
-    def tags(self) -> dict[str, str]:
-        return self.parent.data.tags
-
-    @property
-    def metrics(self) -> dict[str, float]:
-        return self.parent.data.metrics
-
-
-def find_sweep_run(client: mlflow.MlflowClient, run_id: str | None, data_root: str | None = None) -> Run:
-    """The given run, or the newest finished sweep run with a final comparison in any experiment whose outputs went
-    to ``data_root`` (its ``data_root`` tag: the environment's output root), so one environment's report never
-    shows another's sweep; ``data_root`` None takes any."""
-    if run_id:
-        try:
-            run = client.get_run(run_id)
-        except MlflowException:
-            raise ResultsError(f"No MLflow run '{run_id}' in {mlflow.get_tracking_uri()}") from None
-        if run.data.tags.get("sweep.final_done") != "true":
-            raise ResultsError(f"MLflow run '{run_id}' is not a finished sweep (no final comparison logged)")
-        return run
-    experiments = [e.experiment_id for e in client.search_experiments()]
-    query = FINAL_DONE_FILTER + (f" and tags.`{DATA_ROOT_TAG}` = '{data_root}'" if data_root else "")
-    runs = client.search_runs(experiments, query, order_by=["attributes.start_time DESC"],
-                              max_results=1) if experiments else []
-    if not runs:
-        others = client.search_runs(experiments, FINAL_DONE_FILTER, order_by=["attributes.start_time DESC"],
-                                    max_results=5) if experiments else []
-        found = "; ".join(f"{run.info.run_id} ({DATA_ROOT_TAG}={run.data.tags.get(DATA_ROOT_TAG, 'not recorded')})"
-                          for run in others)
-        raise ResultsError(
-            f"No finished sweep run with outputs under '{data_root}' in {mlflow.get_tracking_uri()}: run `make sweep` "
-            "(kedro run --pipeline=sweep) in this environment first, or name one with "
-            "--params results.sweep_run_id=<run id>"
-            + (f" (finished sweeps of other roots: {found})" if found else ""))
-    return runs[0]
-
-
-def _artifact(client: mlflow.MlflowClient, run_id: str, name: str) -> dict:
-    with tempfile.TemporaryDirectory() as folder:
-        try:
-            path = client.download_artifacts(run_id, name, folder)
-        except (MlflowException, OSError) as error:
-            raise ResultsError(f"MLflow run '{run_id}' lacks the artifact {name} ({error})") from None
-        with open(path) as handle:
-            return json.load(handle)
-
-
-def _trial_frame(client: mlflow.MlflowClient, trials_artifact: dict) -> tuple[pd.DataFrame, list[str], list[str]]:
-    """One row per trial from its MLflow run: params (settings) and metrics; trials without a run are listed."""
-    rows, missing, varied = [], [], []
-    for trial in trials_artifact["trials"]:
-        varied += [k for k in trial["settings"] if k not in varied]
-        run_id = trial.get("mlflow_run_id")
-        try:
-            run = client.get_run(run_id) if run_id else None
-        except MlflowException:
-            run = None
-        if run is None:
-            missing.append(trial["trial_id"])
-            continue
-        rows.append({"index": trial["index"], "role": trial.get("role", "trial"), "trial_id": trial["trial_id"],
-                     "run_id": run_id, "strategy": run.data.params.get("strategy", trial["strategy"]),
-                     **run.data.params, **run.data.metrics})
-    return pd.DataFrame(rows), varied, missing
-
-
-def _cis_from_metrics(metrics: Mapping[str, float]) -> pd.DataFrame:
-    """``final/<contrast>/<metric>/<bound>`` parent metrics back into a table."""
-    rows: dict[tuple[str, str], dict[str, float]] = {}
-    for name, value in metrics.items():
-        parts = name.split("/")
-        if parts[0] != "final" or len(parts) != 4:
-            continue
-        rows.setdefault((parts[1], parts[2]), {})[parts[3]] = value
-    return pd.DataFrame([{"contrast": c, "metric": m, **bounds} for (c, m), bounds in rows.items()
-                         if {"diff", "low", "high"} <= set(bounds)])
-
-
-def load_sweep_record(run_id: str | None = None, client: mlflow.MlflowClient | None = None,
-                      data_root: str | None = None) -> SweepRecord:
-    """Read a finished sweep back from MLflow (the newest one of ``data_root`` when ``run_id`` is None)."""
-    client = client or mlflow.MlflowClient()
-    parent = find_sweep_run(client, run_id, data_root)
-    trials, varied, missing = _trial_frame(client, _artifact(client, parent.info.run_id, TRIALS_ARTIFACT))
-    if missing:
-        logger.warning("Results: %d trial(s) have no MLflow run in this store and are left out: %s",
-                       len(missing), missing)
-    final_artifact = _artifact(client, parent.info.run_id, FINAL_ARTIFACT)
-    final, final_tags = {}, {}
-    for key, value in sorted(parent.data.tags.items()):
-        if key.startswith("sweep.final_run."):
-            run = client.get_run(value)
-            variant = key.removeprefix("sweep.final_run.")
-            final[variant] = {k.removeprefix("eval/"): v for k, v in run.data.metrics.items()}
-            final_tags[variant] = run.data.tags
-    order = list(final_artifact.get("variants", {}))
-    final = {v: final[v] for v in sorted(final, key=lambda v: order.index(v) if v in order else len(order))}
-    return SweepRecord(parent=parent, trials=trials, varied=varied, final=final, final_tags=final_tags,
-                       cis=_cis_from_metrics(parent.data.metrics), final_artifact=final_artifact,
-                       tracking_uri=mlflow.get_tracking_uri(),
-                       experiment=client.get_experiment(parent.info.experiment_id).name, missing_trial_runs=missing)
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -252,19 +121,18 @@ def _guards_text(record: SweepRecord) -> str:
     texts = {"bertscore_f1_max_drop": "BERTScore F1 at most {} below SFT's",
              "kl_to_base_max_increase": "KL to the base at most {} nats/token above SFT's"}
     parts = [text.format(value) for name, text in texts.items()
-             if (value := record.parent.data.params.get(f"sweep.selection.guards.{name}")) not in (None, "None")]
+             if (value := record.params.get(f"sweep.selection.guards.{name}")) not in (None, "None")]
     return ", ".join(parts) or "none set"
 
 
 def _setup_section(record: SweepRecord) -> list[str]:
-    tags, metrics, info = record.tags, record.metrics, record.parent.info
-    session = (info.end_time - info.start_time) / 1000 if info.end_time and info.start_time else None
+    tags, metrics = record.tags, record.metrics
     return [
         "## Set-up",
         "",
         f"- Kedro environment: `{tags.get('env') or 'base (default)'}`; dialogues per split: "
         f"{tags.get('sweep.data.dialogues', 'n/a')}.",
-        f"- Base model: {tags.get('base_model', 'n/a')}; seed {record.parent.data.params.get('seed', 'n/a')}.",
+        f"- Base model: {tags.get('base_model', 'n/a')}; seed {record.params.get('seed', 'n/a')}.",
         f"- Machine: {tags.get('machine.cpu', 'n/a')}, {tags.get('machine.cores', '?')} cores usable, "
         f"{tags.get('machine.torch_threads', '?')} torch threads, GPU: {tags.get('machine.gpu', 'n/a')}, "
         f"memory {tags.get('machine.memory_gib', '?')} GiB; torch {tags.get('machine.torch', '?')}.",
@@ -272,7 +140,7 @@ def _setup_section(record: SweepRecord) -> list[str]:
         f"({num(metrics.get('sweep/n_trials'), 0)} trials, {num(metrics.get('sweep/n_reused'), 0)} of them "
         "reused from earlier sessions, each timed when it ran), ablation "
         f"{_minutes(metrics.get('sweep/ablation_wall_s'))}, final comparison "
-        f"{_minutes(metrics.get('sweep/final_wall_s'))}; the last session took {_minutes(session)}.",
+        f"{_minutes(metrics.get('sweep/final_wall_s'))}; the last session took {_minutes(record.session_seconds)}.",
         "",
     ]
 
@@ -281,7 +149,7 @@ def _guard_status(record: SweepRecord, trial: pd.Series) -> str:
     """The guards recomputed from the MLflow values (trial metrics, SFT reference, guard parameters)."""
     guards = {}
     for name in ("bertscore_f1_max_drop", "kl_to_base_max_increase"):
-        value = record.parent.data.params.get(f"sweep.selection.guards.{name}")
+        value = record.params.get(f"sweep.selection.guards.{name}")
         guards[name] = None if value in (None, "None") else float(value)
     reference = {f"eval/{m}": record.metrics.get(f"sweep/sft/{m}") for m in ("bertscore_f1", "kl_to_base")}
     values = {name: trial.get(name) for name in reference}
@@ -301,7 +169,7 @@ def _sweep_section(record: SweepRecord, plot_file: str) -> list[str]:
     out = [
         f"## Sweep: selection on the `{split}` split",
         "",
-        f"- Search: {record.parent.data.params.get('sweep.method', '?')} over "
+        f"- Search: {record.params.get('sweep.method', '?')} over "
         f"{', '.join(f'`{k}`' for k in record.varied) or 'n/a'}; {tags.get('sweep.selection_prompts', '?')} "
         f"prompts of the `{split}` split per trial. The test split is never used for selection.",
         f"- Rule: {tags.get('sweep.selection_goal', 'min')} `{tags.get('sweep.selection_metric', '?')}` among the "
@@ -314,7 +182,8 @@ def _sweep_section(record: SweepRecord, plot_file: str) -> list[str]:
     settings = [k for k in record.varied if k != "strategy"]
     header = ["#", "role", "trial", *settings, "strategy", *TRIAL_COLUMNS.values(), "guards"]
     sft = ["SFT", "reference", "", *["" for _ in settings], "",
-           *[num(metrics.get(f"sweep/sft/{c.removeprefix('eval/')}")) if c in SFT_COLUMNS else "" for c in TRIAL_COLUMNS],
+           *[num(metrics.get(f"sweep/sft/{c.removeprefix('eval/')}")) if c in SFT_COLUMNS else ""
+             for c in TRIAL_COLUMNS],
            ""]
     rows = [sft]
     for _, trial in record.trials.iterrows():
@@ -380,7 +249,7 @@ def render_markdown(record: SweepRecord, plot_file: str, n_samples: int, key_met
         "# Results: emotion-grounded DPO at CPU scale",
         "",
         f"_Generated by `make results` (`kedro run --pipeline=results`) from the MLflow sweep run "
-        f"`{record.parent.info.run_id}` (experiment `{record.experiment}`) on "
+        f"`{record.run_id}` (experiment `{record.experiment}`) on "
         f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. Every number below is read from MLflow; do not edit this "
         "file by hand._",
         "",
@@ -410,6 +279,6 @@ def build_results(params: Mapping[str, Any], client: mlflow.MlflowClient | None 
     record = load_sweep_record(params.get("sweep_run_id"), client, params.get("sweep_data_root"))
     markdown = render_markdown(record, params["plot_file"], int(params["n_samples"]), params["key_metrics"],
                                params["ci_metrics"])
-    logger.info("Results: sweep run %s, %d trials, %d final variants", record.parent.info.run_id,
+    logger.info("Results: sweep run %s, %d trials, %d final variants", record.run_id,
                 len(record.trials), len(record.final))
     return markdown, trials_plot(record)

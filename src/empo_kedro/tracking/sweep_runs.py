@@ -1,7 +1,7 @@
 """MLflow side of a sweep: one nested run per trial, tags naming the best trial on the parent (kedro-mlflow's run),
 and one nested run per variant of the final test-split comparison, with CIs as parent metrics.
 
-Names that the results document reads back (``empo_kedro.reporting.results``):
+Names that the results document reads back (``empo_kedro.tracking.sweep_results``):
 
 - parent tags ``sweep.id``, ``sweep.best_trial``, ``sweep.best_run_id``, ``sweep.best.<setting>``,
   ``sweep.selection_metric``, ``sweep.final_done``, ``machine.*``; parent metrics ``sweep/*`` and
