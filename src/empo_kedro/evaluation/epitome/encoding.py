@@ -23,7 +23,7 @@ def _cut_texts(tokenizer: Any, texts: list[str], budgets: Sequence[int]) -> list
     # verbose=False: texts longer than the model limit are expected here (they get cut)
     enc = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
     out = []
-    for text, offsets, budget in zip(texts, enc["offset_mapping"], budgets):
+    for text, offsets, budget in zip(texts, enc["offset_mapping"], budgets, strict=True):
         if len(offsets) > budget:
             out.append(text[: offsets[budget - 1][1]] if budget > 0 else "")
         else:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from importlib import resources
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 from empo_kedro.errors import UserFacingError
 
@@ -188,7 +189,7 @@ def _check_marked_template(original: str, marked: str, special_tokens: Mapping[s
                 raise UnsupportedChatTemplateError(
                     f"expected {len(contents)} generation span(s), got {len(spans)} in {expected!r}"
                 )
-            for (start, end), content in zip(spans, contents):
+            for (start, end), content in zip(spans, contents, strict=True):
                 span = expected[start:end]
                 if not span.lstrip().startswith(content.strip()) or len(span.strip()) <= len(content.strip()):
                     raise UnsupportedChatTemplateError(
@@ -242,7 +243,7 @@ def chat_template_with_generation_markers(template: str, special_tokens: Mapping
     return marked
 
 
-def assistant_mask_ends_with_special_token(tokenizer: "PreTrainedTokenizerBase") -> bool:
+def assistant_mask_ends_with_special_token(tokenizer: PreTrainedTokenizerBase) -> bool:
     """True if, for a user/assistant/user conversation, the assistant mask's last non-blank token is an added
     (special) token -- i.e. the model is trained to emit its end-of-turn token (the same probe TRL runs)."""
     messages = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"},
@@ -254,7 +255,7 @@ def assistant_mask_ends_with_special_token(tokenizer: "PreTrainedTokenizerBase")
         logger.warning("Could not compute an assistant mask with this tokenizer: %s", exc)
         return False
     added_ids = set(tokenizer.get_added_vocab().values())
-    masked = [tok for tok, keep in zip(out["input_ids"], out["assistant_masks"]) if keep]
+    masked = [tok for tok, keep in zip(out["input_ids"], out["assistant_masks"], strict=True) if keep]
     for token_id in reversed(masked):
         if tokenizer.decode([token_id]).strip():
             return token_id in added_ids

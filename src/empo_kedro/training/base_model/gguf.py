@@ -14,8 +14,9 @@ import sys
 import time
 import uuid
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from empo_kedro.training.base_model.provenance import HASH_CHUNK, file_sha256
 from empo_kedro.training.base_model.spec import BaseModelProvisioningError, BaseModelSpec, pinned_requirement
@@ -67,14 +68,14 @@ def _memoized_gguf_parsing() -> Iterator[None]:
             setattr(gguf, name, value)
 
 
-def _load_gguf_model(folder: Path, gguf_name: str) -> "PreTrainedModel":
+def _load_gguf_model(folder: Path, gguf_name: str) -> PreTrainedModel:
     """Load (and dequantise) a GGUF checkpoint; a separate function so tests can observe the loaded model."""
     from transformers import AutoModelForCausalLM
 
     return AutoModelForCausalLM.from_pretrained(str(folder), gguf_file=gguf_name, local_files_only=True)
 
 
-def _serialisable_copy(gguf_model: "PreTrainedModel") -> tuple["PreTrainedModel", float]:
+def _serialisable_copy(gguf_model: PreTrainedModel) -> tuple[PreTrainedModel, float]:
     """A plain (non-quantised) model with the GGUF model's weights: GGUF-loaded models refuse ``save_pretrained``.
     Returns the model and the max |logit difference| on a probe (must be ~0)."""
     import torch
@@ -109,7 +110,7 @@ def _serialisable_copy(gguf_model: "PreTrainedModel") -> tuple["PreTrainedModel"
     return model, diff
 
 
-def _tied_aliases(model: "PreTrainedModel") -> set[str]:
+def _tied_aliases(model: PreTrainedModel) -> set[str]:
     """Names of parameters that share storage with another parameter (tied weights)."""
     by_tensor: dict[int, list[str]] = {}
     for name, param in model.named_parameters(remove_duplicate=False):

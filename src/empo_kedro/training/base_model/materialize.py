@@ -11,9 +11,10 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from empo_kedro.training.base_model.gguf import build_from_pypi_gguf
 from empo_kedro.training.base_model.provenance import (

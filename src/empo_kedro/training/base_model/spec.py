@@ -6,8 +6,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from empo_kedro.errors import UserFacingError
 
@@ -43,7 +44,7 @@ class BaseModelSpec:
         _validate_spec(self)
 
     @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> "BaseModelSpec":
+    def from_params(cls, params: Mapping[str, Any]) -> BaseModelSpec:
         """Build a spec from the ``base_model`` parameters block, rejecting unknown keys and bad values early
         (a typo in YAML must not silently fall back to defaults). ``display_name`` is accepted and ignored."""
         if not isinstance(params, Mapping):

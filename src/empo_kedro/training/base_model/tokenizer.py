@@ -22,12 +22,12 @@ logger = logging.getLogger(__name__)
 PAD_TOKEN_CANDIDATES = ("<|endoftext|>", "<pad>", "<|pad|>", "[PAD]", "<|finetune_right_pad_id|>")
 
 
-def _special_tokens_of(tokenizer: "PreTrainedTokenizerBase") -> dict[str, str]:
+def _special_tokens_of(tokenizer: PreTrainedTokenizerBase) -> dict[str, str]:
     names = ("bos_token", "eos_token", "unk_token", "pad_token")
     return {name: str(getattr(tokenizer, name)) for name in names if getattr(tokenizer, name, None) is not None}
 
 
-def _choose_pad_token(tokenizer: "PreTrainedTokenizerBase") -> str | None:
+def _choose_pad_token(tokenizer: PreTrainedTokenizerBase) -> str | None:
     """Keep a distinct pad; else use a distinct existing token (never add one: that would resize the embeddings);
     else fall back to EOS."""
     if tokenizer.pad_token is not None and tokenizer.pad_token_id != tokenizer.eos_token_id:
@@ -43,7 +43,7 @@ def _choose_pad_token(tokenizer: "PreTrainedTokenizerBase") -> str | None:
     return None
 
 
-def prepare_tokenizer(tokenizer: "PreTrainedTokenizerBase", model: "PreTrainedModel") -> dict[str, Any]:
+def prepare_tokenizer(tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel) -> dict[str, Any]:
     """Make the tokenizer training-ready in place; return what was done (for provenance)."""
     info: dict[str, Any] = {}
     template = variants = tokenizer.chat_template
