@@ -82,7 +82,8 @@ def check_generation_backend(generation: Mapping[str, Any], vllm_params: Mapping
             f"evaluation.generation.backend is 'vllm' but no CUDA GPU is visible on this machine; vLLM runs on GPUs "
             f"only, {fallback}")
     if str(model_params.get("device", "auto")) == "cpu":
-        raise GenerationBackendError(f"evaluation.generation.backend is 'vllm' but base_model.device is 'cpu', {fallback}")
+        raise GenerationBackendError(
+            f"evaluation.generation.backend is 'vllm' but base_model.device is 'cpu', {fallback}")
     unsupported = sorted(set(decoding_settings(generation)) - VLLM_DECODING_KEYS)
     if unsupported:
         raise GenerationBackendError(
@@ -164,12 +165,13 @@ def stack_lora_adapters(adapter_paths: Sequence[Path | str], out_dir: Path | str
 
 
 def resolve_adapter_mode(mode: str, adapter_paths: Sequence[Path | str], max_lora_rank: int) -> str:
-    """``auto`` -> ``lora`` when the stacked SFT+DPO adapter fits vLLM's rank limit and is plain LoRA, else ``merged``."""
+    """``auto`` -> ``lora`` when the stacked SFT+DPO adapter is plain LoRA within vLLM's rank limit, else ``merged``."""
     rank, reason = stacked_rank(adapter_paths)
     if mode == "lora" and (reason or rank > max_lora_rank):
         raise GenerationBackendError(
             f"evaluation.vllm.adapters is 'lora' but the stacked SFT+DPO adapter has rank {rank} "
-            f"(evaluation.vllm.max_lora_rank {max_lora_rank}){'; ' + reason if reason else ''}: use 'merged' or 'auto'")
+            f"(evaluation.vllm.max_lora_rank {max_lora_rank}){'; ' + reason if reason else ''}: "
+            "use 'merged' or 'auto'")
     if mode == "auto":
         mode = "lora" if reason is None and rank <= max_lora_rank else "merged"
         logger.info("vLLM: stacked SFT+DPO rank %d (limit %d)%s -> %s", rank, max_lora_rank,
