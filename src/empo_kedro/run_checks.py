@@ -75,8 +75,12 @@ def check_parameters(read: set[str], params: dict) -> None:
     if "base_model" in read:
         torch_dtype(params["base_model"].get("dtype", "float32"))
         from empo_kedro.pipelines.sft.nodes import provision_base_model
+        from empo_kedro.training.config import TrainingConfigError
 
-        provision_base_model(params["base_model"])  # the model's source: a bad spec names the key
+        try:  # where the model comes from (source, name_or_path, pypi_package, ...): a bad spec names the key
+            provision_base_model(params["base_model"])
+        except ValueError as error:
+            raise TrainingConfigError(str(error)) from error
     if "sft" in read:
         validate_lora(params["sft"]["lora"], "sft")
     if "dpo" in read:
