@@ -19,7 +19,6 @@ from empo_kedro.evaluation.vllm_generation import (
     GenerationBackendError,
     check_generation_backend,
     decoding_settings,
-    prompt_token_ids,
     resolve_adapter_mode,
     stack_lora_adapters,
     vllm_variant_replies,
@@ -163,7 +162,8 @@ def test_vllm_backend_frames_replies_like_the_transformers_loop(stack, fake_vllm
     assert list(frame.columns) == list(reference.columns)
     pd.testing.assert_frame_equal(frame.drop(columns="response"), reference.drop(columns="response"))
     # Same prompts as the transformers loop (its chat-template text, its tokenizer), greedy, one call per variant.
-    expected_ids = prompt_token_ids(tokenizer, prompts["prompt"].tolist())
+    texts = [tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts["prompt"]]
+    expected_ids = [tokenizer(text, add_special_tokens=False)["input_ids"] for text in texts]  # generate_replies' way
     assert len(fake_vllm.calls) == 3
     for call in fake_vllm.calls:
         assert [p["prompt_token_ids"] for p in call["prompts"]] == expected_ids
