@@ -20,7 +20,7 @@ against the transformers loop. Not a test (never timed in the suite); ``make ben
   ``--sample-check`` replies are token-identical.
 
 Writes ``data/08_reporting/benchmarks/paper_scale[_LABEL].json`` (process 0 only). Refuses without CUDA unless
-``--tiny``.
+``--tiny``. Written without a GPU at hand: only the ``--tiny`` CPU path has run so far (README "Paper scale").
 """
 
 from __future__ import annotations
@@ -192,7 +192,7 @@ def dpo_attempt(config, args, lora: dict, training: dict, pairs: int, device: st
     if accelerator.state.deepspeed_plugin is not None:  # no dataloader: DeepSpeed needs the micro-batch size
         accelerator.state.deepspeed_plugin.deepspeed_config["train_micro_batch_size_per_gpu"] = pairs
     device = str(accelerator.device) if device == "cuda" else device
-    torch.manual_seed(args.seed + accelerator.process_index)
+    torch.manual_seed(args.seed)  # the same weights in every process (DDP also broadcasts them); data differs
     model = random_model(config, device)
     if args.activation_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
