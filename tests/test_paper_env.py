@@ -59,7 +59,9 @@ def test_paper_parameters_are_the_papers_and_pass_the_prerun_check(kedro_project
     assert params["dpo"]["training"]["beta"] == 0.052 and params["dpo"]["training"]["learning_rate"] == 1e-6
     assert params["dpo"]["epochs"] == params["data_engineering"]["preferences"]["n_epochs"] == 3
     assert params["evaluation"]["n_prompts"] is None and params["evaluation"]["split"] == "test"
-    assert params["evaluation"]["retention"]["mmlu"]["tasks"] == ["mmlu"]
+    assert params["evaluation"]["retention"]["mmlu"]["tasks"] == ["mmlu"]  # the hub task, 5-shot, as the authors
+    assert params["evaluation"]["retention"]["mmlu"]["num_fewshot"] == 5
+    assert params["evaluation"]["retention"]["mmlu"]["offline_fallback"]["tasks"] == "local"
     assert params["ed_dir"] == SAMPLE_ED
     # The paper's models never replace the embedded default's caches.
     assert "paper" in str(catalog.get("base_model")._describe()["path"])

@@ -17,6 +17,7 @@ from empo_kedro.evaluation.comparison import (
 from empo_kedro.evaluation.epitome_scorer import EpitomeScorer, train_epitome_scorer
 from empo_kedro.evaluation.generation import select_eval_prompts, variant_replies
 from empo_kedro.evaluation.mmlu import parse_shipped_mmlu, run_mmlu
+from empo_kedro.evaluation.mmlu_source import mmlu_run_settings
 from empo_kedro.evaluation.retention import mean_token_kl_in_context
 from empo_kedro.evaluation.scoring import score_reply_frame
 from empo_kedro.evaluation.variants import BASE, VariantModel
@@ -93,11 +94,12 @@ def measure_retention(base_model: LocalModel, sft_adapter: AdapterHandle, dpo_ad
     rng = np.random.default_rng(seed)
     kl_items = [questions[i] for i in rng.permutation(len(questions))[: params["kl"]["n_texts"]]]
     kl_texts = [q["question"] + "\n" + "\n".join(q["choices"]) for q in kl_items]
+    mmlu_settings = mmlu_run_settings(params["mmlu"])  # the hub task, or its offline fallback
     summary: dict[str, dict] = {}
     items: dict[str, dict[str, list]] = {"mmlu_correct": {}, "kl_to_base": {}}
     for variant in models.variants:
         with models.use(variant) as model:
-            mmlu = run_mmlu(model=model, tokenizer=tokenizer, **params["mmlu"], seed=seed)
+            mmlu = run_mmlu(model=model, tokenizer=tokenizer, **mmlu_settings, seed=seed)
             correct = [float(row["correct"]) for row in mmlu["per_question"]]
             if variant == BASE:
                 kl = {"kl_mean": 0.0, "kl_per_text": np.zeros(len(kl_texts))}
