@@ -165,7 +165,7 @@ def stack_lora_adapters(adapter_paths: Sequence[Path | str], out_dir: Path | str
 
 
 def resolve_adapter_mode(mode: str, adapter_paths: Sequence[Path | str], max_lora_rank: int) -> str:
-    """``auto`` -> ``lora`` when the stacked SFT+DPO adapter is plain LoRA within vLLM's rank limit, else ``merged``."""
+    """``auto`` -> ``lora`` when the stacked SFT+DPO adapter is plain LoRA within vLLM's rank limit, else merged."""
     rank, reason = stacked_rank(adapter_paths)
     if mode == "lora" and (reason or rank > max_lora_rank):
         raise GenerationBackendError(
