@@ -311,7 +311,7 @@ def run_generation(config, args, device: str) -> dict[str, Any]:
         elapsed = time.perf_counter() - start
     vllm_tokens = [list(o.outputs[0].token_ids) for o in outputs]
     sample = range(min(args.sample_check, len(prompts)))
-    prefix = [next((i for i, (a, b) in enumerate(zip(hf_tokens[k], vllm_tokens[k])) if a != b),
+    prefix = [next((i for i, (a, b) in enumerate(zip(hf_tokens[k], vllm_tokens[k], strict=False)) if a != b),
                    len(hf_tokens[k])) for k in sample]
     result["vllm"] = {"status": "ok", "seconds": round(elapsed, 2),
                       "new_tokens_per_s": round(sum(map(len, vllm_tokens)) / elapsed, 1)}

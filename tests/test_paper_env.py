@@ -4,6 +4,7 @@ model substituted by runtime parameters, and its vLLM generation backend is refu
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -92,14 +93,12 @@ def test_paper_pipelines_run_a_step_with_a_tiny_model(kedro_project: Path, tiny_
     }
     for pipeline in TRAINING_PIPELINES:
         run_kedro(kedro_project, pipeline=pipeline, env="paper", runtime_params=runtime)
-    pairs = pd.read_parquet(kedro_project / "data" / "03_primary" / "preference_pairs.parquet")
+    pairs = pd.read_parquet(kedro_project / "data" / "paper" / "03_primary" / "preference_pairs.parquet")
     assert sorted(pairs["epoch"].unique()) == [0, 1, 2]  # the paper's three draws of rejected turns
-    models = kedro_project / "data" / "06_models"
-    assert (models / "paper" / "dpo" / "adapter_model.safetensors").is_file()
-    assert not (models / "dpo").exists() and not (models / "base").exists()
-    import json
-
-    assert json.loads((models / "paper" / "dpo" / "adapter_config.json").read_text())["r"] == 1024
+    models = kedro_project / "data" / "paper" / "06_models"  # the paper env's output root, its own base cache
+    assert (models / "dpo" / "adapter_model.safetensors").is_file() and (models / "base" / "config.json").is_file()
+    assert not (kedro_project / "data" / "06_models" / "base").exists()  # the shared SmolLM2 cache is untouched
+    assert json.loads((models / "dpo" / "adapter_config.json").read_text())["r"] == 1024
 
 
 @pytest.mark.skipif(importlib.util.find_spec("vllm") is not None and torch.cuda.is_available(),
@@ -109,4 +108,4 @@ def test_paper_evaluation_is_refused_before_anything_runs_without_vllm_or_a_gpu(
     with pytest.raises(GenerationBackendError, match=r"backend is 'vllm' but (vllm is not installed|no CUDA GPU)"):
         run_kedro(kedro_project, pipeline="evaluation", env="paper",
                   runtime_params={"base_model": {"name_or_path": str(tiny_dir)}, "ed_dir": SAMPLE_ED})
-    assert not (kedro_project / "data" / "07_model_output" / "generations.parquet").exists()
+    assert not (kedro_project / "data" / "paper" / "07_model_output" / "generations.parquet").exists()

@@ -13,7 +13,6 @@ from kedro.framework.hooks import hook_impl
 import empo_kedro.pipelines
 from empo_kedro.errors import UserFacingError, find_user_facing
 
-
 #: The evaluation node that generates replies with ``evaluation.generation.backend``.
 GENERATE_NODE = "generate_replies"
 

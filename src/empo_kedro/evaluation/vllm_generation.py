@@ -132,7 +132,7 @@ def stack_lora_adapters(adapter_paths: Sequence[Path | str], out_dir: Path | str
     Modules one adapter lacks get zero blocks. Weights are combined in float32 and saved in the first adapter's dtype.
     """
     adapters = [_adapter(path) for path in adapter_paths]
-    for path, (config, _) in zip(adapter_paths, adapters):
+    for path, (config, _) in zip(adapter_paths, adapters, strict=True):
         reason = _stackable(config)
         if reason:
             raise GenerationBackendError(f"Adapter {path} cannot be stacked into one LoRA: {reason}")
@@ -144,7 +144,7 @@ def stack_lora_adapters(adapter_paths: Sequence[Path | str], out_dir: Path | str
         a_blocks, b_blocks, dtype = [], [], None
         shapes = next((w[f"{module}.lora_A.weight"].shape[1], w[f"{module}.lora_B.weight"].shape[0])
                       for _, w in adapters if f"{module}.lora_A.weight" in w)
-        for (_, weights), rank, scale in zip(adapters, ranks, scales):
+        for (_, weights), rank, scale in zip(adapters, ranks, scales, strict=True):
             a, b = weights.get(f"{module}.lora_A.weight"), weights.get(f"{module}.lora_B.weight")
             if a is None:
                 a, b = torch.zeros(rank, shapes[0]), torch.zeros(shapes[1], rank)
