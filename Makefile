@@ -13,7 +13,7 @@ TORCH_INDEX ?=
 KEDRO_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint ui viz bench clean-outputs sweep-setup sweep results
+.PHONY: setup run test lint ui viz bench bench-gpu clean-outputs sweep-setup sweep results
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,22 @@ viz: setup
 BENCH_ARGS ?=
 bench: setup
 	$(BIN)/python benchmarks/training_speed.py $(BENCH_ARGS)
+
+# The paper's scale on GPUs (benchmarks/paper_scale.py; README "Paper scale"): DPO at r=1024 on a random-weight
+# zephyr-7b on one GPU, then DDP and (with deepspeed installed) ZeRO-2 over all GPUs when there is more than one;
+# vLLM vs transformers generation (pip install '.[vllm]'). JSON in data/08_reporting/benchmarks/. Stops without CUDA.
+BENCH_GPU_ARGS ?=
+bench-gpu: setup
+	$(BIN)/python benchmarks/paper_scale.py $(BENCH_GPU_ARGS)
+	@gpus=$$($(BIN)/python -c "import torch; print(torch.cuda.device_count())"); \
+	if [ "$$gpus" -gt 1 ]; then \
+	  $(BIN)/accelerate launch --config_file conf/accelerate/multi_gpu_ddp.yaml --num_processes $$gpus \
+	    benchmarks/paper_scale.py --skip-generation --label ddp $(BENCH_GPU_ARGS) || exit 1; \
+	  if $(BIN)/python -c "import deepspeed" 2>/dev/null; then \
+	    $(BIN)/accelerate launch --config_file conf/accelerate/deepspeed_zero2.yaml --num_processes $$gpus \
+	      benchmarks/paper_scale.py --skip-generation --label zero2 $(BENCH_GPU_ARGS) || exit 1; \
+	  else echo "deepspeed is not installed: ZeRO-2 skipped (pip install deepspeed)"; fi; \
+	else echo "one GPU: DDP and ZeRO-2 need more than one, skipped"; fi
 
 # Every environment's outputs (data/ and data/<env>/, e.g. data/shared/) and the base-model cache; the sample
 # inputs in data/01_raw and the .gitkeep files stay.

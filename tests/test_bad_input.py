@@ -225,7 +225,8 @@ def test_corrupt_base_model_or_adapter_is_named_and_nothing_is_trained(training_
     ("dpo", {"dpo": {"lora": {"r": 0}}}, r"dpo\.lora\.r must be >= 1, got 0"),
     ("sft", {"sft": {"lora": {"r": 0}}}, r"sft\.lora\.r must be >= 1, got 0"),
     ("sft", {"base_model": {"dtype": "float8"}}, r"base_model\.dtype must be one of .* got 'float8'"),
-], ids=["negative_beta", "dpo_rank_0", "sft_rank_0", "unknown_dtype"])
+    ("sft", {"base_model": {"source": "pretrained"}}, r"base_model\.name_or_path is required when source is 'pretr"),
+], ids=["negative_beta", "dpo_rank_0", "sft_rank_0", "unknown_dtype", "incomplete_model_source"])
 def test_bad_parameters_stop_the_run_before_anything_runs(training_inputs: Path, pipeline, runtime_params, culprit):
     before = files_under_data(training_inputs)
     def run():

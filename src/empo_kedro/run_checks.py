@@ -13,6 +13,9 @@ from kedro.framework.hooks import hook_impl
 import empo_kedro.pipelines
 from empo_kedro.errors import UserFacingError, find_user_facing
 
+#: The evaluation node that generates replies with ``evaluation.generation.backend``.
+GENERATE_NODE = "generate_replies"
+
 
 class MissingUpstreamError(UserFacingError, RuntimeError):
     """A pipeline was started before the pipeline that produces its inputs."""
@@ -70,6 +73,13 @@ def check_parameters(read: set[str], params: dict) -> None:
     validate_precision_switches(params, {name.split(".")[0] for name in read})
     if "base_model" in read:
         torch_dtype(params["base_model"].get("dtype", "float32"))
+        from empo_kedro.pipelines.sft.nodes import provision_base_model
+        from empo_kedro.training.config import TrainingConfigError
+
+        try:  # where the model comes from (source, name_or_path, pypi_package, ...): a bad spec names the key
+            provision_base_model(params["base_model"])
+        except ValueError as error:
+            raise TrainingConfigError(str(error)) from error
     if "sft" in read:
         validate_lora(params["sft"]["lora"], "sft")
     if "dpo" in read:
@@ -77,6 +87,11 @@ def check_parameters(read: set[str], params: dict) -> None:
     if read & {"data_engineering", "data_engineering.preferences"}:
         load_emotion_map(params["data_engineering"]["preferences"]["strategy"], params["emotion_maps"],
                          params["ed_emotion_labels"])
+    if "evaluation.generation" in read:  # the generation backend can run here (vllm: installed, a GPU)
+        from empo_kedro.evaluation.vllm_generation import check_generation_backend
+
+        evaluation = params["evaluation"]
+        check_generation_backend(evaluation["generation"], evaluation.get("vllm"), params["base_model"])
     if "sweep" in read:  # the space, the splits, and every trial's dpo block
         from empo_kedro.sweep.space import plan_trials
 
@@ -91,6 +106,8 @@ class ParameterCheck:
     @hook_impl(tryfirst=True)
     def before_pipeline_run(self, run_params, pipeline, catalog) -> None:
         read = {name.removeprefix("params:") for name in pipeline.inputs() if name.startswith("params:")}
+        if any(node.name == GENERATE_NODE for node in pipeline.nodes):
+            read.add("evaluation.generation")
         if read:
             check_parameters(read, catalog.load("parameters"))
 

@@ -12,6 +12,7 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase
 
 from empo_kedro.data.dialogues import SYSTEM, USER, as_turns, listener_turn_indices
+from empo_kedro.evaluation.vllm_generation import decoding_settings
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def generate_replies(model: Any, tokenizer: PreTrainedTokenizerBase, prompts: Se
         batch_ids = order[start:start + batch_size]
         encoded = tokenizer([texts[i] for i in batch_ids], return_tensors="pt", padding=True,
                             add_special_tokens=False).to(device)
-        output = model.generate(**encoded, **dict(generation), use_cache=True,
+        output = model.generate(**encoded, **decoding_settings(generation), use_cache=True,
                                 pad_token_id=tokenizer.pad_token_id)
         new_tokens = output[:, encoded["input_ids"].shape[1]:]
         for i, tokens in zip(batch_ids, new_tokens, strict=True):

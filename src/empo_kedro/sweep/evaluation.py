@@ -16,6 +16,7 @@ from empo_kedro.evaluation.comparison import bootstrap_differences, comparison_t
 from empo_kedro.evaluation.epitome import EpitomeScorer
 from empo_kedro.evaluation.generation import variant_replies
 from empo_kedro.evaluation.mmlu import parse_shipped_mmlu, run_mmlu
+from empo_kedro.evaluation.mmlu_source import mmlu_run_settings
 from empo_kedro.evaluation.retention import mean_token_kl_in_context
 from empo_kedro.evaluation.scoring import score_reply_frame
 from empo_kedro.evaluation.variants import BASE, VariantModel
@@ -69,10 +70,10 @@ def kl_to_base(models: VariantModel, variants: Sequence[str], tokenizer: Any, te
 def mmlu_correct(models: VariantModel, variants: Sequence[str], tokenizer: Any, mmlu_params: Mapping[str, Any],
                  seed: int) -> dict[str, np.ndarray]:
     """Per-question correctness (0/1) on the offline MMLU questions, per variant."""
-    correct = {}
+    correct, settings = {}, mmlu_run_settings(mmlu_params)
     for variant in variants:
         with models.use(variant) as model:
-            result = run_mmlu(model=model, tokenizer=tokenizer, **mmlu_params, seed=seed)
+            result = run_mmlu(model=model, tokenizer=tokenizer, **settings, seed=seed)
         correct[variant] = np.asarray([float(row["correct"]) for row in result["per_question"]])
         logger.info("MMLU of %s: %.4f on %d questions", variant, result["accuracy"], result["n_questions"])
     return correct

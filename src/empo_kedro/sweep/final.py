@@ -13,6 +13,7 @@ import pandas as pd
 from empo_kedro.errors import UserFacingError
 from empo_kedro.evaluation.epitome import EpitomeScorer
 from empo_kedro.evaluation.variants import BASE, DPO, SFT, VariantModel
+from empo_kedro.evaluation.vllm_generation import decoding_settings
 from empo_kedro.io.model_datasets import AdapterHandle, LocalModel
 from empo_kedro.io.sweep_store import TrialStore
 from empo_kedro.sweep.evaluation import (
@@ -65,8 +66,9 @@ def final_key(best_trial: str, ablation_trial: str, prompts: pd.DataFrame, score
     return fingerprint({
         "trials": [best_trial, ablation_trial], "prompts": prompts[["conv_id", "prompt", "reference"]].to_dict("records"),
         "scorer": scorer_fingerprint(scorer), "autocast": resolved_eval_autocast(model_params), "seed": seed,
-        "eval": {k: eval_params[k] for k in ("generation", "batch_size", "bertscore", "distinct_orders", "retention",
-                                             "bootstrap")},
+        "eval": {**{k: eval_params[k] for k in ("batch_size", "bertscore", "distinct_orders", "retention",
+                                                "bootstrap")},
+                 "generation": decoding_settings(eval_params["generation"])},
         "final": {"mmlu": bool(final.get("mmlu", True)), "n_samples": final.get("n_samples"),
                   "kl_n_texts": final.get("kl_n_texts")},
     })

@@ -23,6 +23,7 @@ import torch
 
 from empo_kedro.evaluation.epitome import EpitomeScorer
 from empo_kedro.evaluation.variants import SFT, VariantModel
+from empo_kedro.evaluation.vllm_generation import decoding_settings
 from empo_kedro.io.model_datasets import ADAPTER_WEIGHTS, AdapterHandle, LocalModel, trained_adapter
 from empo_kedro.io.sweep_store import TrialStore
 from empo_kedro.sweep.evaluation import as_eval_metrics, evaluate_variants, scorer_fingerprint
@@ -61,7 +62,8 @@ class SweepContext:
                                      [Path(p) / ADAPTER_WEIGHTS for p in self.parents])
         self.eval_key = fingerprint({
             "prompts": self.prompts[["conv_id", "prompt", "reference"]].to_dict("records"),
-            "generation": self.eval_params["generation"], "batch_size": self.eval_params["batch_size"],
+            "generation": decoding_settings(self.eval_params["generation"]),
+            "batch_size": self.eval_params["batch_size"],
             "bertscore": self.eval_params["bertscore"], "distinct": self.eval_params["distinct_orders"],
             "kl": self.eval_params["retention"]["kl"], "kl_texts": self.kl_texts,
             "scorer": scorer_fingerprint(self.scorer), "autocast": resolved_eval_autocast(self.model_params),

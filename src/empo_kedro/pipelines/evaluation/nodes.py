@@ -17,9 +17,11 @@ from empo_kedro.evaluation.comparison import (
 from empo_kedro.evaluation.epitome import EpitomeScorer, train_epitome_scorer
 from empo_kedro.evaluation.generation import select_eval_prompts, variant_replies
 from empo_kedro.evaluation.mmlu import parse_shipped_mmlu, run_mmlu
+from empo_kedro.evaluation.mmlu_source import mmlu_run_settings
 from empo_kedro.evaluation.retention import mean_token_kl_in_context
 from empo_kedro.evaluation.scoring import score_reply_frame
 from empo_kedro.evaluation.variants import BASE, VariantModel
+from empo_kedro.evaluation.vllm_generation import VLLM, generation_backend, vllm_variant_replies
 from empo_kedro.io.model_datasets import AdapterHandle, LocalModel
 from empo_kedro.tracking.variant_runs import log_variant_runs
 from empo_kedro.training.modeling import load_tokenizer
@@ -43,9 +45,12 @@ def _variants(base_model: LocalModel, sft_adapter: AdapterHandle, dpo_adapter: A
 
 def generate_variant_replies(base_model: LocalModel, sft_adapter: AdapterHandle, dpo_adapter: AdapterHandle,
                              eval_prompts: pd.DataFrame, model_params: dict, params: dict, seed: int) -> pd.DataFrame:
-    """The same prompts and decoding settings for base, SFT and DPO."""
-    models = _variants(base_model, sft_adapter, dpo_adapter, model_params)
+    """The same prompts and decoding settings for base, SFT and DPO (``evaluation.generation.backend``)."""
     tokenizer = load_tokenizer(sft_adapter.path)
+    if generation_backend(params["generation"]) == VLLM:
+        return vllm_variant_replies(base_model.path, sft_adapter.path, dpo_adapter.path, eval_prompts, tokenizer,
+                                    params["generation"], params.get("vllm") or {}, model_params, seed)
+    models = _variants(base_model, sft_adapter, dpo_adapter, model_params)
     return variant_replies(models, models.variants, eval_prompts, tokenizer, params["generation"],
                            params["batch_size"], seed)
 
@@ -89,11 +94,12 @@ def measure_retention(base_model: LocalModel, sft_adapter: AdapterHandle, dpo_ad
     rng = np.random.default_rng(seed)
     kl_items = [questions[i] for i in rng.permutation(len(questions))[: params["kl"]["n_texts"]]]
     kl_texts = [q["question"] + "\n" + "\n".join(q["choices"]) for q in kl_items]
+    mmlu_settings = mmlu_run_settings(params["mmlu"])  # the hub task, or its offline fallback
     summary: dict[str, dict] = {}
     items: dict[str, dict[str, list]] = {"mmlu_correct": {}, "kl_to_base": {}}
     for variant in models.variants:
         with models.use(variant) as model:
-            mmlu = run_mmlu(model=model, tokenizer=tokenizer, **params["mmlu"], seed=seed)
+            mmlu = run_mmlu(model=model, tokenizer=tokenizer, **mmlu_settings, seed=seed)
             correct = [float(row["correct"]) for row in mmlu["per_question"]]
             if variant == BASE:
                 kl = {"kl_mean": 0.0, "kl_per_text": np.zeros(len(kl_texts))}
