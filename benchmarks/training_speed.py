@@ -101,14 +101,13 @@ def peak_rss_mib() -> float:
 
 
 def machine_info() -> dict[str, Any]:
+    from empo_kedro.tracking.machine import CPUINFO, cpu_model
     from empo_kedro.training.precision import bf16_support
 
     support = bf16_support(torch.device(DEVICE).type)
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
             "torch": torch.__version__, "python": platform.python_version(), "platform": platform.platform(),
-            "amx": "amx_bf16" in Path("/proc/cpuinfo").read_text(), "device": DEVICE,
+            "amx": CPUINFO.is_file() and "amx_bf16" in CPUINFO.read_text(), "device": DEVICE,
             "gpu": torch.cuda.get_device_name() if DEVICE.startswith("cuda") else None,
             # what precision `auto` resolves to here (every project path runs with the project's parameters)
             "bf16_native": support.native, "bf16_reason": support.reason}
@@ -116,10 +115,12 @@ def machine_info() -> dict[str, Any]:
 
 # -------------------------------------------------------------------------------------------------------- data/model
 def load_project_config(env: str) -> dict[str, Any]:
+    """The project's parameters for ``env``, read by the project's own config loader settings."""
     from kedro.config import OmegaConfigLoader
 
-    loader = OmegaConfigLoader(conf_source=str(REPO / "conf"), base_env="base", default_run_env=env,
-                               merge_strategy={"parameters": "soft", "globals": "soft"})
+    from empo_kedro.settings import CONFIG_LOADER_ARGS
+
+    loader = OmegaConfigLoader(conf_source=str(REPO / "conf"), **{**CONFIG_LOADER_ARGS, "default_run_env": env})
     return loader["parameters"]
 
 

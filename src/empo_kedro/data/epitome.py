@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from empo_kedro.errors import UserFacingError
+from empo_kedro.evaluation.epitome_schema import LEVELS
 
 
 class EpitomeFormatError(UserFacingError, ValueError):
@@ -57,7 +58,6 @@ DEFAULT_EPITOME_FILES: dict[str, str] = {
 }
 """Mechanism key -> file name of the original release."""
 
-VALID_LEVELS: frozenset[int] = frozenset({0, 1, 2})
 
 _REQUIRED_FIELDS: tuple[str, ...] = ("id", "sp_id", "rp_id", "seeker_post", "response_post", "level")
 """Fields that may not be empty (``rationales`` may)."""
@@ -72,10 +72,10 @@ def _parse_level(raw: str, file: Path, line: int) -> int:
         value = float(text)
     except ValueError:
         value = float("nan")
-    if not np.isfinite(value) or value != int(value) or int(value) not in VALID_LEVELS:
+    if not np.isfinite(value) or value != int(value) or int(value) not in LEVELS:
         raise EpitomeFormatError(
             f"{file}: line {line}, field 'level': invalid level {raw!r} "
-            f"(expected one of {sorted(VALID_LEVELS)})"
+            f"(expected one of {list(LEVELS)})"
         )
     return int(value)
 

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import cohen_kappa_score, confusion_matrix
 
-LEVELS = [0, 1, 2]
-MECHANISMS = ("ER", "IP", "EX")
+from empo_kedro.evaluation.epitome_schema import LEVELS, MECHANISMS
+
 # Our column of a side -> the column holding the original checkpoints' level for it.
 SIDES = {"generated": ("level_{m}", "published_level_{m}"),
          "reference": ("level_{m}_reference", "published_level_{m}_reference")}
@@ -40,9 +40,9 @@ def level_agreement(ours: Sequence[int], theirs: Sequence[Any]) -> dict[str, Any
         return {**out, "accuracy": None, "cohen_kappa": None, "confusion": None}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # an undefined kappa is reported as None below
-        kappa = float(cohen_kappa_score(b, a, labels=LEVELS, replace_undefined_by=np.nan))
+        kappa = float(cohen_kappa_score(b, a, labels=list(LEVELS), replace_undefined_by=np.nan))
     return {**out, "accuracy": float(np.mean(a == b)), "cohen_kappa": None if np.isnan(kappa) else kappa,
-            "confusion": confusion_matrix(b, a, labels=LEVELS).tolist()}
+            "confusion": confusion_matrix(b, a, labels=list(LEVELS)).tolist()}
 
 
 def published_level_agreement(scores: pd.DataFrame, mechanisms: Sequence[str] = MECHANISMS

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-VALID_LEVELS = (0, 1, 2)
+from empo_kedro.evaluation.epitome_schema import LEVELS
 
 
 def _as_levels(values: Any, side: str, mechanism: str) -> np.ndarray:
@@ -29,11 +29,11 @@ def _as_levels(values: Any, side: str, mechanism: str) -> np.ndarray:
         raise ValueError(f"{side} levels for {mechanism!r} must be numeric, got dtype {arr.dtype}")
     if arr.size:
         arr_f = arr.astype(np.float64)
-        bad = ~np.isin(arr_f, VALID_LEVELS)
+        bad = ~np.isin(arr_f, LEVELS)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(
-                f"{side} levels for {mechanism!r} must be in {list(VALID_LEVELS)}; "
+                f"{side} levels for {mechanism!r} must be in {list(LEVELS)}; "
                 f"{int(bad.sum())} invalid values, first at index {i}: {arr[i].item()!r}"
             )
     return arr.astype(np.int64)

@@ -39,12 +39,11 @@ from typing import Any
 import pandas as pd
 
 from empo_kedro.errors import UserFacingError
+from empo_kedro.evaluation.epitome_schema import LEVELS, MECHANISMS
 
 logger = logging.getLogger(__name__)
 
 FORMATS = ("generations", "plain", "empo")
-MECHANISMS = ("ER", "IP", "EX")
-VALID_LEVELS = (0, 1, 2)
 EMPO_DELIMITER = "~"
 # Our column <- the column of each format. conv_id, emotion and variant are optional everywhere.
 COLUMNS = {
@@ -124,7 +123,7 @@ class PredictionsReadReport:
             logger.warning("Skipped %s:%s: %s", self.file, s.location, s.reason)
         for column, where in self.invalid_levels.items():
             logger.warning("%s: %d missing or invalid levels in column '%s' (not in %s), e.g. %s", self.file,
-                           len(where), column, list(VALID_LEVELS), ", ".join(where[:5]))
+                           len(where), column, list(LEVELS), ", ".join(where[:5]))
 
 
 @dataclass
@@ -274,7 +273,7 @@ def parse_level(value: Any) -> int | None:
         number = float(text)
     except ValueError:
         return None
-    return int(number) if number in VALID_LEVELS else None
+    return int(number) if number in LEVELS else None
 
 
 def _require_columns(path: Path, fmt: str, header: list[str], required: list[str]) -> None:

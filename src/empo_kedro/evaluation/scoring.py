@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 
 from empo_kedro.evaluation.empathy_metrics import per_prompt_squared_gaps
+from empo_kedro.evaluation.epitome_schema import MECHANISMS
 from empo_kedro.evaluation.text_metrics import bertscore, response_length_words
 
-MECHANISMS = ("ER", "IP", "EX")
 REQUIRED_COLUMNS = ("conv_id", "context", "reference", "response")
 
 

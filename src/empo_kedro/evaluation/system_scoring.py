@@ -18,11 +18,11 @@ import pandas as pd
 from empo_kedro.errors import UserFacingError
 from empo_kedro.evaluation.agreement import published_diff_epitome, published_level_agreement
 from empo_kedro.evaluation.comparison import comparison_table
+from empo_kedro.evaluation.epitome_schema import MECHANISMS
 from empo_kedro.evaluation.predictions import Predictions, PredictionsFormatError
 
 logger = logging.getLogger(__name__)
 
-MECHANISMS = ("ER", "IP", "EX")
 SYSTEM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
 EMPTY_RESPONSE_POLICIES = ("score", "skip")
 EMPTY_RESPONSE_VERBS = {"score": "scored", "skip": "dropped"}

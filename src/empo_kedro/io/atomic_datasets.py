@@ -14,7 +14,6 @@ Remote filesystems (s3, gcs, ...) keep their own put semantics. Use them in ``ca
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -24,8 +23,9 @@ from kedro_datasets.matplotlib import MatplotlibDataset
 from kedro_datasets.pandas import CSVDataset, ParquetDataset
 from kedro_datasets.text import TextDataset
 
+from empo_kedro.io.atomic import temporary_sibling
+
 LOCAL_PROTOCOL = "file"
-TEMPORARY_SUFFIX = ".tmp"
 
 
 class AtomicSaveMixin:
@@ -41,7 +41,7 @@ class AtomicSaveMixin:
             self._parent_save(data)
             return
         target = self._get_save_path()
-        temporary = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}{TEMPORARY_SUFFIX}"
+        temporary = temporary_sibling(target)
         self._atomic_save_path = temporary
         try:
             self._parent_save(data)

@@ -12,7 +12,7 @@ from kedro.io import AbstractDataset, DatasetError
 
 from empo_kedro.data.epitome import read_epitome_dir
 from empo_kedro.evaluation.epitome import EpitomeScorer
-from empo_kedro.io.model_datasets import replace_dir_atomically
+from empo_kedro.io.atomic import replace_dir_atomically
 
 
 class EpitomeDataset(AbstractDataset[None, pd.DataFrame]):

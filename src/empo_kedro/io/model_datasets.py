@@ -8,7 +8,6 @@ swapped in with ``os.replace``, so a crash never leaves a half-written folder th
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -20,10 +19,10 @@ from kedro.io import AbstractDataset, DatasetError
 from safetensors import SafetensorError, safe_open
 
 from empo_kedro.errors import UserFacingError
+from empo_kedro.io.atomic import file_sha256, replace_dir_atomically
 from empo_kedro.training.base_model.materialize import materialize_base_model
 from empo_kedro.training.base_model.provenance import ModelIntegrityError, verify_model_dir
 from empo_kedro.training.base_model.spec import BaseModelSpec
-from empo_kedro.training.checkpoints import file_digest
 
 ADAPTER_METADATA = "empo_adapter.json"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
@@ -74,18 +73,6 @@ def trained_adapter(kind: str, model: Any, tokenizer: Any, base_model: LocalMode
         "metrics": metrics,
         "log_history": log_history,
     })
-
-
-def replace_dir_atomically(build_dir: Path, target: Path) -> None:
-    """Swap a fully written folder into place; the old one is removed only after the swap."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    old = None
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-        os.replace(target, old / target.name)
-    os.replace(build_dir, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 class BaseModelDataset(AbstractDataset[BaseModelSpec, LocalModel]):
@@ -155,7 +142,7 @@ class AdapterDataset(AbstractDataset[TrainedAdapter, AdapterHandle]):
         try:
             data.model.save_pretrained(build_dir, safe_serialization=True)
             data.tokenizer.save_pretrained(build_dir)
-            metadata = {**data.metadata, "weights_sha256": file_digest(build_dir / ADAPTER_WEIGHTS)}
+            metadata = {**data.metadata, "weights_sha256": file_sha256(build_dir / ADAPTER_WEIGHTS)}
             (build_dir / ADAPTER_METADATA).write_text(json.dumps(metadata, indent=1, default=str))
             replace_dir_atomically(build_dir, self._path)
         except BaseException:
@@ -181,7 +168,7 @@ class AdapterDataset(AbstractDataset[TrainedAdapter, AdapterHandle]):
         except SafetensorError as error:
             raise ModelFolderError(f"{weights} is not a readable safetensors file ({error}). {hint}".strip()) from None
         recorded = metadata.get("weights_sha256")
-        if recorded and file_digest(weights) != recorded:
+        if recorded and file_sha256(weights) != recorded:
             raise ModelFolderError(
                 f"{weights} does not match the sha256 recorded in {ADAPTER_METADATA} (changed or corrupt). "
                 f"{hint}".strip()

@@ -11,32 +11,19 @@ everything they depend on.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
 
+from empo_kedro.io.atomic import write_json_atomically
 from empo_kedro.io.model_datasets import ADAPTER_METADATA, AdapterDataset, AdapterHandle, TrainedAdapter
 
 TRIAL_RESULT = "trial.json"
 TRIAL_ADAPTER = "adapter"
 CHECKPOINTS = ".checkpoints"
-
-
-def write_json_atomically(path: Path, data: Any) -> None:
-    """Write JSON to a hidden sibling, then rename it onto ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
-    try:
-        temporary.write_text(json.dumps(data, indent=1, default=str))
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 def _read_json(path: Path) -> dict | None:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from empo_kedro.reporting.plots import categorical_setting, plot_sweep
 from empo_kedro.sweep.space import guard_failures
+from empo_kedro.tracking import sweep_schema
 from empo_kedro.tracking.sweep_results import SweepRecord, load_sweep_record
 
 if TYPE_CHECKING:
@@ -121,7 +122,7 @@ def _guards_text(record: SweepRecord) -> str:
     texts = {"bertscore_f1_max_drop": "BERTScore F1 at most {} below SFT's",
              "kl_to_base_max_increase": "KL to the base at most {} nats/token above SFT's"}
     parts = [text.format(value) for name, text in texts.items()
-             if (value := record.params.get(f"sweep.selection.guards.{name}")) not in (None, "None")]
+             if (value := record.params.get(sweep_schema.GUARD_PARAM_PREFIX + name)) not in (None, "None")]
     return ", ".join(parts) or "none set"
 
 
@@ -131,16 +132,17 @@ def _setup_section(record: SweepRecord) -> list[str]:
         "## Set-up",
         "",
         f"- Kedro environment: `{tags.get('env') or 'base (default)'}`; dialogues per split: "
-        f"{tags.get('sweep.data.dialogues', 'n/a')}.",
+        f"{tags.get(sweep_schema.DATA_DIALOGUES, 'n/a')}.",
         f"- Base model: {tags.get('base_model', 'n/a')}; seed {record.params.get('seed', 'n/a')}.",
         f"- Machine: {tags.get('machine.cpu', 'n/a')}, {tags.get('machine.cores', '?')} cores usable, "
         f"{tags.get('machine.torch_threads', '?')} torch threads, GPU: {tags.get('machine.gpu', 'n/a')}, "
         f"memory {tags.get('machine.memory_gib', '?')} GiB; torch {tags.get('machine.torch', '?')}.",
-        f"- Wall time: trials {_minutes(metrics.get('sweep/trials_wall_s'))} "
-        f"({num(metrics.get('sweep/n_trials'), 0)} trials, {num(metrics.get('sweep/n_reused'), 0)} of them "
+        f"- Wall time: trials {_minutes(metrics.get(sweep_schema.TRIALS_WALL_S))} "
+        f"({num(metrics.get(sweep_schema.N_TRIALS), 0)} trials, {num(metrics.get(sweep_schema.N_REUSED), 0)} of them "
         "reused from earlier sessions, each timed when it ran), ablation "
-        f"{_minutes(metrics.get('sweep/ablation_wall_s'))}, final comparison "
-        f"{_minutes(metrics.get('sweep/final_wall_s'))}; the last session took {_minutes(record.session_seconds)}.",
+        f"{_minutes(metrics.get(sweep_schema.ABLATION_WALL_S))}, final comparison "
+        f"{_minutes(metrics.get(sweep_schema.FINAL_WALL_S))}; "
+        f"the last session took {_minutes(record.session_seconds)}.",
         "",
     ]
 
@@ -149,9 +151,10 @@ def _guard_status(record: SweepRecord, trial: pd.Series) -> str:
     """The guards recomputed from the MLflow values (trial metrics, SFT reference, guard parameters)."""
     guards = {}
     for name in ("bertscore_f1_max_drop", "kl_to_base_max_increase"):
-        value = record.params.get(f"sweep.selection.guards.{name}")
+        value = record.params.get(sweep_schema.GUARD_PARAM_PREFIX + name)
         guards[name] = None if value in (None, "None") else float(value)
-    reference = {f"eval/{m}": record.metrics.get(f"sweep/sft/{m}") for m in ("bertscore_f1", "kl_to_base")}
+    reference = {f"eval/{m}": record.metrics.get(sweep_schema.SFT_METRIC_PREFIX + m)
+                 for m in ("bertscore_f1", "kl_to_base")}
     values = {name: trial.get(name) for name in reference}
     if any(v is None or math.isnan(float(v)) for v in (*reference.values(), *values.values())):
         return "n/a"
@@ -161,40 +164,44 @@ def _guard_status(record: SweepRecord, trial: pd.Series) -> str:
 
 def _sweep_section(record: SweepRecord, plot_file: str) -> list[str]:
     tags, metrics = record.tags, record.metrics
-    split = tags.get("sweep.selection_split", "valid")
-    none_passed = " (none did: the best of all trials is reported)" if tags.get("sweep.guards_passed") == "false" \
+    split = tags.get(sweep_schema.SELECTION_SPLIT, "valid")
+    none_passed = " (none did: the best of all trials is reported)" \
+        if tags.get(sweep_schema.GUARDS_PASSED) == "false" \
         else ""
-    chosen = ", ".join(f"`{k.removeprefix('sweep.best.')}` = {v}" for k, v in sorted(tags.items())
-                       if k.startswith("sweep.best."))
+    chosen = ", ".join(f"`{k.removeprefix(sweep_schema.BEST_SETTING_PREFIX)}` = {v}" for k, v in sorted(tags.items())
+                       if k.startswith(sweep_schema.BEST_SETTING_PREFIX))
     out = [
         f"## Sweep: selection on the `{split}` split",
         "",
         f"- Search: {record.params.get('sweep.method', '?')} over "
-        f"{', '.join(f'`{k}`' for k in record.varied) or 'n/a'}; {tags.get('sweep.selection_prompts', '?')} "
+        f"{', '.join(f'`{k}`' for k in record.varied) or 'n/a'}; {tags.get(sweep_schema.SELECTION_PROMPTS, '?')} "
         f"prompts of the `{split}` split per trial. The test split is never used for selection.",
-        f"- Rule: {tags.get('sweep.selection_goal', 'min')} `{tags.get('sweep.selection_metric', '?')}` among the "
-        f"trials within the guards ({_guards_text(record)}); {num(metrics.get('sweep/n_passing_guards'), 0)} "
+        f"- Rule: {tags.get(sweep_schema.SELECTION_GOAL, 'min')} `{tags.get(sweep_schema.SELECTION_METRIC, '?')}` "
+        "among the "
+        f"trials within the guards ({_guards_text(record)}); {num(metrics.get(sweep_schema.N_PASSING_GUARDS), 0)} "
         f"trial(s) passed{none_passed}.",
-        f"- Chosen: trial `{tags.get('sweep.best_trial', '?')}` (MLflow run `{tags.get('sweep.best_run_id', '?')}`): "
+        f"- Chosen: trial `{tags.get(sweep_schema.BEST_TRIAL, '?')}` "
+        f"(MLflow run `{tags.get(sweep_schema.BEST_RUN_ID, '?')}`): "
         f"{chosen}.",
         "",
     ]
     settings = [k for k in record.varied if k != "strategy"]
     header = ["#", "role", "trial", *settings, "strategy", *TRIAL_COLUMNS.values(), "guards"]
     sft = ["SFT", "reference", "", *["" for _ in settings], "",
-           *[num(metrics.get(f"sweep/sft/{c.removeprefix('eval/')}")) if c in SFT_COLUMNS else ""
+           *[num(metrics.get(sweep_schema.SFT_METRIC_PREFIX + c.removeprefix("eval/"))) if c in SFT_COLUMNS else ""
              for c in TRIAL_COLUMNS],
            ""]
     rows = [sft]
     for _, trial in record.trials.iterrows():
-        best = " **(best)**" if trial["trial_id"] == tags.get("sweep.best_trial") else ""
+        best = " **(best)**" if trial["trial_id"] == tags.get(sweep_schema.BEST_TRIAL) else ""
         rows.append([trial["index"], trial["role"], f"`{trial['trial_id'][:8]}`{best}",
                      *[trial.get(k, "") for k in settings], trial["strategy"],
                      *[num(trial.get(c)) for c in TRIAL_COLUMNS], _guard_status(record, trial)])
     out += [_table(header, rows), ""]
     if record.missing_trial_runs:
         out += [f"Trials without an MLflow run in this store (left out): {', '.join(record.missing_trial_runs)}.", ""]
-    out += [f"![{tags.get('sweep.selection_metric', 'metric')} of each trial against its settings]({plot_file})", "",
+    out += [f"![{tags.get(sweep_schema.SELECTION_METRIC, 'metric')} of each trial against its settings]({plot_file})",
+            "",
             "`changed vs SFT`: fraction of prompts whose greedy reply differs from SFT's. `held-out reward acc.` / "
             "`margin`: DPO's implicit reward on held-out preference pairs (accuracy, mean chosen-rejected margin).",
             ""]
@@ -203,8 +210,8 @@ def _sweep_section(record: SweepRecord, plot_file: str) -> list[str]:
 
 def _final_section(record: SweepRecord, ablation: str, key_metrics: Sequence[str], ci_metrics: Sequence[str]
                    ) -> list[str]:
-    split = record.tags.get("sweep.final_split", "test")
-    mmlu = "measured" if record.tags.get("sweep.final_mmlu") == "true" else \
+    split = record.tags.get(sweep_schema.FINAL_SPLIT, "test")
+    mmlu = "measured" if record.tags.get(sweep_schema.FINAL_MMLU) == "true" else \
         "not measured in this run (sweep.final.mmlu: false)"
     out = [f"## Final comparison on the `{split}` split", "",
            f"{record.final_artifact.get('n_prompts', '?')} prompts, greedy decoding; lower diff-EPITOME and KL are "
@@ -230,7 +237,7 @@ def _samples_section(record: SweepRecord, n_samples: int) -> list[str]:
     samples = record.final_artifact.get("samples", [])[:n_samples]
     if not samples:
         return []
-    split = record.tags.get("sweep.final_split", "test")
+    split = record.tags.get(sweep_schema.FINAL_SPLIT, "test")
     out = ["## Sample replies", "", f"Prompts of the `{split}` split where DPO's reply differs from SFT's come first; "
            "diff-EPITOME of each reply (lower is closer to the reference's empathy levels).", ""]
     for sample in samples:
@@ -265,11 +272,11 @@ def render_markdown(record: SweepRecord, plot_file: str, n_samples: int, key_met
 
 def trials_plot(record: SweepRecord) -> plt.Figure:
     """The selection metric of every trial against its numeric settings, from the MLflow runs."""
-    metric = record.tags.get("sweep.selection_metric", "eval/diff_mean")
-    reference = record.metrics.get(f"sweep/sft/{metric.split('/', 1)[-1]}")
+    metric = record.tags.get(sweep_schema.SELECTION_METRIC, "eval/diff_mean")
+    reference = record.metrics.get(sweep_schema.SFT_METRIC_PREFIX + metric.split("/", 1)[-1])
     frame = record.trials if len(record.trials) else pd.DataFrame(columns=["trial_id", "strategy", metric])
     return plot_sweep(frame, [k for k in record.varied if k != "strategy"], metric, reference,
-                      record.tags.get("sweep.best_trial"), "Sweep trials (from MLflow)",
+                      record.tags.get(sweep_schema.BEST_TRIAL), "Sweep trials (from MLflow)",
                       style_key=categorical_setting(frame, record.varied))
 
 

@@ -12,17 +12,17 @@ import pandas as pd
 
 from empo_kedro.errors import UserFacingError
 from empo_kedro.evaluation.epitome import EpitomeScorer
-from empo_kedro.evaluation.variants import BASE, DPO, SFT, VariantModel
-from empo_kedro.evaluation.vllm_generation import decoding_settings
-from empo_kedro.io.model_datasets import AdapterHandle, LocalModel
-from empo_kedro.io.sweep_store import TrialStore
-from empo_kedro.sweep.evaluation import (
+from empo_kedro.evaluation.variant_evaluation import (
     confidence_intervals,
     evaluate_variants,
     kl_texts,
     sample_replies,
     scorer_fingerprint,
 )
+from empo_kedro.evaluation.variants import BASE, DPO, SFT, VariantModel
+from empo_kedro.evaluation.vllm_generation import decoding_settings
+from empo_kedro.io.model_datasets import AdapterHandle, LocalModel
+from empo_kedro.io.sweep_store import TrialStore
 from empo_kedro.sweep.space import fingerprint
 from empo_kedro.training.modeling import load_tokenizer
 from empo_kedro.training.precision import resolved_eval_autocast

@@ -19,20 +19,19 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import torch
 
 from empo_kedro.evaluation.epitome import EpitomeScorer
+from empo_kedro.evaluation.variant_evaluation import as_eval_metrics, evaluate_variants, scorer_fingerprint
 from empo_kedro.evaluation.variants import SFT, VariantModel
 from empo_kedro.evaluation.vllm_generation import decoding_settings
-from empo_kedro.io.model_datasets import ADAPTER_WEIGHTS, AdapterHandle, LocalModel, trained_adapter
+from empo_kedro.io.model_datasets import ADAPTER_WEIGHTS, AdapterHandle, LocalModel
 from empo_kedro.io.sweep_store import TrialStore
-from empo_kedro.sweep.evaluation import as_eval_metrics, evaluate_variants, scorer_fingerprint
 from empo_kedro.sweep.space import STRATEGY_KEY, fingerprint, trial_id
-from empo_kedro.tracking import sweep_runs
+from empo_kedro.tracking import sweep_runs, sweep_schema
 from empo_kedro.tracking.machine import resident_memory_gib
 from empo_kedro.training.checkpoints import model_lineage
-from empo_kedro.training.dpo import train_dpo
-from empo_kedro.training.modeling import load_adapted_model, load_tokenizer
+from empo_kedro.training.dpo import train_dpo_on_sft
+from empo_kedro.training.modeling import load_tokenizer
 from empo_kedro.training.precision import resolved_eval_autocast
 
 logger = logging.getLogger(__name__)
@@ -127,23 +126,18 @@ def evaluate_trial(ctx: SweepContext, adapter: AdapterHandle, reference: Mapping
 
 def train_trial(ctx: SweepContext, dpo_params: Mapping[str, Any], pairs: pd.DataFrame, identifier: str
                 ) -> tuple[AdapterHandle, dict[str, float]]:
-    """Train one DPO adapter as the dpo pipeline does (SFT merged, fresh LoRA, SFT as reference) and store it."""
-    torch.manual_seed(ctx.seed)
-    tokenizer = ctx.tokenizer()
-    sft_model = load_adapted_model(ctx.base_model.path, ctx.model_params, merged_parents=ctx.parents)
-    params = {**dpo_params, "device": ctx.model_params.get("device", "auto"), "lineage": ctx.lineage}
-    peft_model, metrics, log_history = train_dpo(sft_model, tokenizer, pairs, params, ctx.seed,
-                                                 ctx.store.checkpoint_dir(identifier))
-    adapter = trained_adapter("dpo", peft_model, tokenizer, ctx.base_model, ctx.parents, metrics, log_history)
+    """Train one DPO adapter as the dpo pipeline does (:func:`train_dpo_on_sft`) and store it in the sweep folder."""
+    adapter, metrics = train_dpo_on_sft(ctx.base_model, ctx.sft_adapter, pairs, ctx.model_params, dpo_params,
+                                        ctx.seed, ctx.store.checkpoint_dir(identifier))
     handle = ctx.store.save_adapter(identifier, adapter)
     ctx.store.clear_checkpoints(identifier)
-    del adapter, peft_model, sft_model
+    del adapter
     gc.collect()
     return handle, {f"train/{k}".replace("@", "_at_"): v for k, v in metrics.items()}
 
 
 def run_trial(ctx: SweepContext, spec: Mapping[str, Any], pairs: pd.DataFrame, reference: Mapping[str, Any],
-              role: str = sweep_runs.ROLE_TRIAL) -> dict[str, Any]:
+              role: str = sweep_schema.ROLE_TRIAL) -> dict[str, Any]:
     """Train and evaluate one trial, or reuse it when the sweep folder already holds it; returns its record.
 
     ``spec``: ``index``, ``settings`` (the varied keys), ``fixed``, ``strategy`` and ``dpo_params``.
@@ -154,8 +148,8 @@ def run_trial(ctx: SweepContext, spec: Mapping[str, Any], pairs: pd.DataFrame, r
                           pairs_fingerprint(pairs, int(dpo_params["epochs"])))
     settings = {**spec["fixed"], **spec["settings"], STRATEGY_KEY: strategy}
     name = f"{role}-{spec['index']}-{identifier[:8]}"
-    tags = {"sweep.id": ctx.sweep_id, "sweep.role": role, "sweep.trial_id": identifier, "split": ctx.split,
-            "strategy": strategy}
+    tags = {sweep_schema.SWEEP_ID: ctx.sweep_id, sweep_schema.ROLE: role, sweep_schema.TRIAL_ID: identifier,
+            sweep_schema.SPLIT: ctx.split, sweep_schema.STRATEGY: strategy}
     record = {"trial_id": identifier, "index": spec["index"], "role": role, "settings": spec["settings"],
               "strategy": strategy}
     saved = ctx.store.result(identifier)

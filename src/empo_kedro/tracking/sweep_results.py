@@ -21,13 +21,14 @@ from mlflow.entities import Run
 from mlflow.exceptions import MlflowException
 
 from empo_kedro.errors import UserFacingError
+from empo_kedro.tracking import sweep_schema
 from empo_kedro.tracking.hooks import DATA_ROOT_TAG
 
 logger = logging.getLogger(__name__)
 
 TRIALS_ARTIFACT = "sweep_trials.json"
 FINAL_ARTIFACT = "sweep_final.json"
-FINAL_DONE_FILTER = "tags.`sweep.final_done` = 'true' and attributes.status = 'FINISHED'"
+FINAL_DONE_FILTER = f"tags.`{sweep_schema.FINAL_DONE}` = 'true' and attributes.status = 'FINISHED'"
 
 
 class ResultsError(UserFacingError, RuntimeError):
@@ -73,7 +74,7 @@ def find_sweep_run(client: mlflow.MlflowClient, run_id: str | None, data_root: s
             run = client.get_run(run_id)
         except MlflowException:
             raise ResultsError(f"No MLflow run '{run_id}' in {mlflow.get_tracking_uri()}") from None
-        if run.data.tags.get("sweep.final_done") != "true":
+        if run.data.tags.get(sweep_schema.FINAL_DONE) != "true":
             raise ResultsError(f"MLflow run '{run_id}' is not a finished sweep (no final comparison logged)")
         return run
     experiments = [e.experiment_id for e in client.search_experiments()]
@@ -146,9 +147,9 @@ def load_sweep_record(run_id: str | None = None, client: mlflow.MlflowClient | N
     final_artifact = _artifact(client, parent.info.run_id, FINAL_ARTIFACT)
     final, final_tags = {}, {}
     for key, value in sorted(parent.data.tags.items()):
-        if key.startswith("sweep.final_run."):
+        if key.startswith(sweep_schema.FINAL_RUN_PREFIX):
             run = client.get_run(value)
-            variant = key.removeprefix("sweep.final_run.")
+            variant = key.removeprefix(sweep_schema.FINAL_RUN_PREFIX)
             final[variant] = {k.removeprefix("eval/"): v for k, v in run.data.metrics.items()}
             final_tags[variant] = run.data.tags
     order = list(final_artifact.get("variants", {}))

@@ -1,7 +1,8 @@
 """MLflow side of a sweep: one nested run per trial, tags naming the best trial on the parent (kedro-mlflow's run),
 and one nested run per variant of the final test-split comparison, with CIs as parent metrics.
 
-Names that the results document reads back (``empo_kedro.tracking.sweep_results``):
+Names that the results document reads back (``empo_kedro.tracking.sweep_results``), defined in
+:mod:`empo_kedro.tracking.sweep_schema`:
 
 - parent tags ``sweep.id``, ``sweep.best_trial``, ``sweep.best_run_id``, ``sweep.best.<setting>``,
   ``sweep.selection_metric``, ``sweep.final_done``, ``machine.*``; parent metrics ``sweep/*`` and
@@ -25,10 +26,12 @@ import mlflow
 import pandas as pd
 from mlflow.exceptions import MlflowException
 
+from empo_kedro.tracking import sweep_schema
+from empo_kedro.tracking.sweep_schema import ROLE_FINAL, ci_metric_name
+
 logger = logging.getLogger(__name__)
 
 MAX_PARAM_LENGTH = 6000
-ROLE_TRIAL, ROLE_ABLATION, ROLE_FINAL = "trial", "ablation", "final"
 
 
 def _finite(metrics: Mapping[str, Any]) -> dict[str, float]:
@@ -76,7 +79,7 @@ def log_trial_metrics(metrics: Mapping[str, Any]) -> None:
 def relog_trial(name: str, tags: Mapping[str, str], settings: Mapping[str, Any], metrics: Mapping[str, Any]
                 ) -> str | None:
     """Log a finished trial whose run this tracking store does not hold (its result came from the sweep folder)."""
-    with trial_run(name, {**tags, "sweep.relogged": "true"}, settings) as run_id:
+    with trial_run(name, {**tags, sweep_schema.RELOGGED: "true"}, settings) as run_id:
         log_trial_metrics(metrics)
     return run_id
 
@@ -93,23 +96,19 @@ def tag_parent(tags: Mapping[str, Any], metrics: Mapping[str, Any] | None = None
 def log_selection(selection: Mapping[str, Any], best: Mapping[str, Any]) -> None:
     """Name the best trial, its run and settings, and the selection rule on the parent run."""
     tags = {
-        "sweep.best_trial": selection["best_trial"],
-        "sweep.best_run_id": best.get("mlflow_run_id") or "",
-        "sweep.selection_metric": selection["metric"],
-        "sweep.selection_goal": selection["goal"],
-        "sweep.selection_split": selection.get("split", ""),
-        "sweep.guards_passed": str(selection["guards_passed"]).lower(),
-        "sweep.best.strategy": best["strategy"],
-        **{f"sweep.best.{key}": value for key, value in best["settings"].items()},
+        sweep_schema.BEST_TRIAL: selection["best_trial"],
+        sweep_schema.BEST_RUN_ID: best.get("mlflow_run_id") or "",
+        sweep_schema.SELECTION_METRIC: selection["metric"],
+        sweep_schema.SELECTION_GOAL: selection["goal"],
+        sweep_schema.SELECTION_SPLIT: selection.get("split", ""),
+        sweep_schema.GUARDS_PASSED: str(selection["guards_passed"]).lower(),
+        sweep_schema.BEST_SETTING_PREFIX + sweep_schema.STRATEGY: best["strategy"],
+        **{sweep_schema.BEST_SETTING_PREFIX + key: value for key, value in best["settings"].items()},
     }
-    metrics = {f"sweep/best/{name.removeprefix('eval/')}": value for name, value in best["metrics"].items()
+    metrics = {sweep_schema.BEST_METRIC_PREFIX + name.removeprefix("eval/"): value
+               for name, value in best["metrics"].items()
                if name.startswith("eval/")}
-    tag_parent(tags, {**metrics, "sweep/n_passing_guards": selection["n_passing"]})
-
-
-def ci_metric_name(contrast: str, metric: str, bound: str) -> str:
-    """``final/<tuned>-<reference>/<metric>/<bound>``: how a CI bound is stored on the parent run."""
-    return f"final/{contrast}/{metric}/{bound}"
+    tag_parent(tags, {**metrics, sweep_schema.N_PASSING_GUARDS: selection["n_passing"]})
 
 
 def log_final_runs(table: pd.DataFrame, cis: pd.DataFrame, variant_tags: Mapping[str, Mapping[str, str]],
@@ -120,8 +119,8 @@ def log_final_runs(table: pd.DataFrame, cis: pd.DataFrame, variant_tags: Mapping
     run_ids = {}
     for variant, row in table.iterrows():
         with mlflow.start_run(run_name=f"final-{variant}", nested=True) as run:
-            mlflow.set_tags({**common_tags, **variant_tags.get(str(variant), {}), "variant": str(variant),
-                             "sweep.role": ROLE_FINAL})
+            mlflow.set_tags({**common_tags, **variant_tags.get(str(variant), {}), sweep_schema.VARIANT: str(variant),
+                             sweep_schema.ROLE: ROLE_FINAL})
             mlflow.log_metrics(_finite({f"eval/{k}": v for k, v in row.items()}))
             run_ids[str(variant)] = run.info.run_id
     ci_metrics = {}
@@ -129,5 +128,5 @@ def log_final_runs(table: pd.DataFrame, cis: pd.DataFrame, variant_tags: Mapping
         for bound in ("diff", "low", "high"):
             ci_metrics[ci_metric_name(row.contrast, row.metric, bound)] = getattr(row, bound)
     mlflow.log_metrics(_finite(ci_metrics))
-    mlflow.set_tags({f"sweep.final_run.{variant}": run_id for variant, run_id in run_ids.items()})
+    mlflow.set_tags({sweep_schema.FINAL_RUN_PREFIX + variant: run_id for variant, run_id in run_ids.items()})
     return run_ids

@@ -26,6 +26,7 @@ from transformers import Trainer
 from transformers.trainer_utils import TrainOutput
 
 from empo_kedro.distributed import is_main_process, wait_for_everyone, world_size
+from empo_kedro.io.atomic import file_sha256
 from empo_kedro.training.config import TrainingConfigError
 
 logger = logging.getLogger(__name__)
@@ -40,18 +41,9 @@ KEYS_NOT_IN_RESUME_KEY = frozenset({
 })
 
 
-def file_digest(path: Path | str, chunk_bytes: int = 1 << 20) -> str:
-    """sha256 of a file (an adapter's weights, to tell one trained parent from another)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_bytes):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def model_lineage(base_fingerprint: str | None, adapter_weights: Iterable[Path | str]) -> dict[str, Any]:
     """What a training run starts from: the base model's fingerprint and the digests of merged parent adapters."""
-    return {"base_model": base_fingerprint, "parent_adapters": [file_digest(path) for path in adapter_weights]}
+    return {"base_model": base_fingerprint, "parent_adapters": [file_sha256(path) for path in adapter_weights]}
 
 
 def dataset_digest(dataset: Dataset) -> str:

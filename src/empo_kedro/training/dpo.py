@@ -15,21 +15,23 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 from datasets import Dataset
 from peft import get_peft_model
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback
 from trl import DPOConfig, DPOTrainer
 
 from empo_kedro.data.dialogues import as_turns
+from empo_kedro.io.model_datasets import ADAPTER_WEIGHTS, AdapterHandle, LocalModel, TrainedAdapter, trained_adapter
 from empo_kedro.training.callbacks import MlflowStepMetrics
-from empo_kedro.training.checkpoints import resume_key, train_resumably
+from empo_kedro.training.checkpoints import model_lineage, resume_key, train_resumably
 from empo_kedro.training.config import (
     TrainingConfigError,
     make_trainer_config,
     resolve_device,
     validate_dpo,
 )
-from empo_kedro.training.modeling import count_parameters, lora_config
+from empo_kedro.training.modeling import count_parameters, load_adapted_model, load_tokenizer, lora_config
 from empo_kedro.training.precision import resolve_training_block
 from empo_kedro.training.prefix_sharing import enable_prompt_sharing
 from empo_kedro.training.speed import (
@@ -179,3 +181,28 @@ def train_dpo(
             heldout = trainer.evaluate(metric_key_prefix="heldout")
             metrics.update({k: float(v) for k, v in heldout.items() if isinstance(v, (int, float))})
     return trainer.model, metrics, trainer.state.log_history
+
+
+def train_dpo_on_sft(
+    base_model: LocalModel,
+    sft_adapter: AdapterHandle,
+    pairs: pd.DataFrame,
+    base_model_params: Mapping[str, Any],
+    dpo_params: Mapping[str, Any],
+    seed: int,
+    output_dir: Path,
+) -> tuple[TrainedAdapter, dict[str, float]]:
+    """DPO from the SFT model: SFT merged into one copy of the base weights, a fresh LoRA adapter trained on top.
+
+    The one DPO workflow of the project (the dpo pipeline and every sweep trial); ``output_dir`` holds the trainer's
+    checkpoints, keyed by the parameters, the seed, the data and the lineage (base fingerprint, parent digests).
+    Returns the adapter to save (with its lineage) and the training metrics.
+    """
+    torch.manual_seed(seed)
+    tokenizer = load_tokenizer(sft_adapter.path, base_model_params.get("trust_remote_code", False))
+    parents = [*sft_adapter.merged_parents, sft_adapter.path]
+    sft_model = load_adapted_model(base_model.path, base_model_params, merged_parents=parents)
+    lineage = model_lineage(base_model.provenance.get("fingerprint"), [Path(p) / ADAPTER_WEIGHTS for p in parents])
+    params = {**dpo_params, "device": base_model_params.get("device", "auto"), "lineage": lineage}  # keys checkpoints
+    peft_model, metrics, log_history = train_dpo(sft_model, tokenizer, pairs, params, seed, Path(output_dir))
+    return trained_adapter("dpo", peft_model, tokenizer, base_model, parents, metrics, log_history), metrics

@@ -15,9 +15,8 @@ from typing import Any
 
 import torch
 
-MECHANISMS: tuple[str, ...] = ("ER", "IP", "EX")
-NUM_LEVELS = 3
-LEVELS: tuple[int, ...] = (0, 1, 2)
+from empo_kedro.evaluation.epitome_schema import LEVELS, MECHANISMS, NUM_LEVELS  # noqa: F401 (re-exported)
+
 POOLINGS = ("mean", "cls")
 # fewest tokens the response keeps beside a seeker post of max_seeker_tokens (and the special tokens)
 MIN_RESPONSE_TOKENS = 8

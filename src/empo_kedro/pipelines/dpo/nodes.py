@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
-import torch
 
-from empo_kedro.io.model_datasets import ADAPTER_WEIGHTS, AdapterHandle, LocalModel, TrainedAdapter, trained_adapter
-from empo_kedro.training.checkpoints import model_lineage
-from empo_kedro.training.dpo import train_dpo
+from empo_kedro.io.model_datasets import AdapterHandle, LocalModel, TrainedAdapter
+from empo_kedro.training.dpo import train_dpo_on_sft
 from empo_kedro.training.metrics import as_mlflow_metrics
-from empo_kedro.training.modeling import load_adapted_model, load_tokenizer
 
 
 def train_dpo_adapter(
@@ -23,12 +18,6 @@ def train_dpo_adapter(
     seed: int,
 ) -> tuple[TrainedAdapter, dict]:
     """Merge SFT into the base weights (one copy), train a fresh DPO adapter on top, report held-out margins."""
-    torch.manual_seed(seed)
-    tokenizer = load_tokenizer(sft_adapter.path, base_model_params.get("trust_remote_code", False))
-    parents = [*sft_adapter.merged_parents, sft_adapter.path]
-    sft_model = load_adapted_model(base_model.path, base_model_params, merged_parents=parents)
-    lineage = model_lineage(base_model.provenance.get("fingerprint"), [Path(p) / ADAPTER_WEIGHTS for p in parents])
-    params = {**dpo_params, "device": base_model_params.get("device", "auto"), "lineage": lineage}  # keys checkpoints
-    peft_model, metrics, log_history = train_dpo(sft_model, tokenizer, preference_pairs, params, seed, Path(dpo_params["output_dir"]))
-    adapter = trained_adapter("dpo", peft_model, tokenizer, base_model, parents, metrics, log_history)
+    adapter, metrics = train_dpo_on_sft(base_model, sft_adapter, preference_pairs, base_model_params, dpo_params,
+                                        seed, dpo_params["output_dir"])
     return adapter, as_mlflow_metrics(metrics)

