@@ -41,7 +41,6 @@ class EmpoTrackingHooks:
     """Hooks that complete kedro-mlflow for this project."""
 
     def __init__(self) -> None:
-        self._params: dict = {}
         self._catalog_config: dict = {}
         self._run_id: str | None = None
         self._output_tags: dict[str, str] = {}
@@ -51,7 +50,6 @@ class EmpoTrackingHooks:
         """Check the tracking server before kedro-mlflow (and any training) touches it."""
         mlflow_config = context.config_loader["mlflow"]
         check_tracking_server(mlflow_config["server"]["mlflow_tracking_uri"])
-        self._params = context.config_loader["parameters"]
         self._catalog_config = context.config_loader["catalog"]
         loader = context.config_loader
         self._output_tags = {ENV_TAG: loader.env or loader.default_run_env,
@@ -63,7 +61,8 @@ class EmpoTrackingHooks:
         nodes receive them, --params included) and the resolved configuration as artifacts."""
         run = mlflow.active_run()
         self._run_id = run.info.run_id if run else None
-        precision = resolved_precision(catalog.load("parameters"))
+        params = catalog.load("parameters")  # exactly what the nodes receive: environments and --params deep-merged
+        precision = resolved_precision(params)
         logger.info("Precision for this run: %s (%s)",
                     ", ".join(f"{key.removeprefix('resolved.')}={value}" for key, value in precision.items()
                               if key not in {"resolved.bf16_native", "resolved.bf16_reason"}),
@@ -71,7 +70,6 @@ class EmpoTrackingHooks:
         if run is None:  # tracking disabled for this pipeline
             return
         mlflow.log_params(precision)
-        params = {**self._params, **(run_params.get("runtime_params") or {})}
         names = run_params.get("pipeline_names") or [run_params.get("pipeline_name") or "__default__"]
         pipeline = "+".join(names)
         name_keys = RUN_NAME_KEYS_BY_PIPELINE.get(pipeline, RUN_NAME_KEYS)
