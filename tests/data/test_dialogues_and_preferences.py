@@ -124,3 +124,19 @@ def test_bad_parameters_are_refused(dialogues):
         build_preference_pairs(dialogues, extended(), "", "last", n_epochs=0, seed=1)
     with pytest.raises(ValueError, match="prompt_turns"):
         build_preference_pairs(dialogues, extended(), "", "first", n_epochs=1, seed=1)
+
+
+def test_a_rejected_turn_equal_to_the_chosen_one_or_empty_is_excluded_and_counted():
+    rows = []
+    for emotion in ("sad", "joyful"):
+        for c in range(3):
+            rows += [(f"{emotion}-{c}", 1, emotion, 1, f"{emotion} story {c}"), (f"{emotion}-{c}", 2, emotion, 2,
+                                                                                 "I am so sorry to hear that.")]
+    rows[-1] = ("joyful-2", 2, "joyful", 2, "   ")  # whitespace only: no text
+    frame, _ = build_dialogues(utterances(rows), min_turns=2)
+    pairs, missing = build_preference_pairs(frame, extended(), "", "last", n_epochs=2, seed=1)
+    degenerate = (pairs["rejected"].str.strip() == pairs["chosen"].str.strip()) | (pairs["rejected"].str.strip() == "")
+    assert not degenerate.any() and not (pairs["chosen"].str.strip() == "").any()
+    assert sum(missing.values()) == 2 * 6 - len(pairs)  # every excluded pair is counted
+    assert set(missing) <= {"rejected_equals_chosen:train", "empty_text:train"}
+    assert missing.get("rejected_equals_chosen:train", 0) > 0

@@ -57,6 +57,15 @@ def _prompts(dialogues: pd.DataFrame, system_prompt: str, prompt_turns: str):
             yield row, turns, index, system + turns[:index]
 
 
+def degenerate_pair_reason(chosen: str, rejected: str) -> str | None:
+    """Why a pair teaches nothing (``empty_text``: a side has no text; ``rejected_equals_chosen``), or None."""
+    if not chosen.strip() or not rejected.strip():
+        return "empty_text"
+    if rejected.strip() == chosen.strip():
+        return "rejected_equals_chosen"
+    return None
+
+
 def _split_seed(split: str) -> int:
     """A stable integer per split name (Python's hash() is salted per process)."""
     return int.from_bytes(split.encode("utf-8"), "little") % (2**31)
@@ -72,7 +81,9 @@ def build_preference_pairs(
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Draw ``n_epochs`` rejected turns per prompt, within each split; ``emotion_map=None`` is the random ablation.
 
-    Returns the pairs and the number of prompts without a pair per reason.
+    Returns the pairs and the number of prompts without a pair per reason; a drawn pair whose rejected turn equals
+    the chosen one, or with an empty side, is excluded and counted per draw (``rejected_equals_chosen:<split>``,
+    ``empty_text:<split>``).
     """
     if emotion_map is not None and emotion_map.is_random:
         emotion_map = None  # the random ablation
@@ -100,9 +111,14 @@ def build_preference_pairs(
                     missing[f"empty_pool:{split}:{rejected_emotion}"] += epoch == 0
                     continue
                 rejected = pool[rng.integers(len(pool))]
+                chosen = turns[index]["content"]
+                degenerate = degenerate_pair_reason(chosen, rejected.text)
+                if degenerate:  # nothing to prefer: excluded (every such draw counted), the rng stream unchanged
+                    missing[f"{degenerate}:{split}"] += 1
+                    continue
                 records.append({
                     "prompt": prompt,
-                    "chosen": turns[index]["content"],
+                    "chosen": chosen,
                     "rejected": rejected.text,
                     "emotion": row.emotion,
                     "rejected_emotion": rejected_emotion,
@@ -114,5 +130,5 @@ def build_preference_pairs(
                 })
     missing = Counter({reason: count for reason, count in missing.items() if count})
     for reason, count in sorted(missing.items()):
-        logger.warning("Preference pairs: %d prompts without a pair (%s)", count, reason)
+        logger.warning("Preference pairs: %d prompts or draws without a pair (%s)", count, reason)
     return pd.DataFrame(records, columns=PREFERENCE_COLUMNS), dict(missing)
