@@ -114,7 +114,9 @@ def test_table_has_one_row_per_variant_and_cis_for_every_metric_and_contrast():
     table = comparison_table(scores, retention, [1, 2])
     assert list(table.index) == ["base", "sft", "dpo"]
     assert {*PER_PROMPT_METRICS, "distinct_1", "distinct_2", "mmlu_accuracy", "kl_to_base"} <= set(table.columns)
-    items = {"kl_to_base": {"base": np.zeros(10), "sft": np.ones(10), "dpo": np.ones(10)}}
+    texts = [str(i) for i in range(10)]
+    items = {"kl_to_base": {"base": dict.fromkeys(texts, 0.0), "sft": dict.fromkeys(texts, 1.0),
+                            "dpo": dict.fromkeys(texts, 1.0)}}
     cis = bootstrap_differences(scores, items, [1, 2], n_resamples=200, confidence=0.95, seed=0)
     assert set(cis["contrast"]) == {"sft-base", "dpo-sft"}
     assert len(cis) == 2 * (len(PER_PROMPT_METRICS) + 2 + 1)

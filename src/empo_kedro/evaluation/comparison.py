@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from empo_kedro.errors import UserFacingError  # noqa: E402
 from empo_kedro.evaluation.bootstrap import paired_bootstrap_ci  # noqa: E402
 from empo_kedro.evaluation.text_metrics import distinct_n  # noqa: E402
 
@@ -34,8 +35,39 @@ def comparison_table(scores: pd.DataFrame, retention: Mapping[str, Mapping[str, 
     return pd.DataFrame(rows).set_index("variant")
 
 
-def _paired(scores: pd.DataFrame, variant: str, column: str) -> np.ndarray:
-    return scores.loc[scores["variant"] == variant].sort_values("conv_id")[column].to_numpy(dtype=float)
+class PairingError(UserFacingError, ValueError):
+    """Two variants were measured on different items, so they cannot be compared item by item."""
+
+
+def check_same_items(reference_ids: Sequence, tuned_ids: Sequence, what: str, reference: str, tuned: str) -> None:
+    """Stop unless both variants hold each item exactly once (a paired bootstrap needs the same items)."""
+    reference_ids, tuned_ids = list(reference_ids), list(tuned_ids)
+    only_reference = sorted(set(reference_ids) - set(tuned_ids), key=str)
+    only_tuned = sorted(set(tuned_ids) - set(reference_ids), key=str)
+    repeated = sorted({str(i) for ids in (reference_ids, tuned_ids) for i in ids if ids.count(i) > 1})
+    if only_reference or only_tuned or repeated:
+        raise PairingError(
+            f"{what}: {reference} and {tuned} were not measured on the same items (only {reference}: "
+            f"{only_reference[:5]}, only {tuned}: {only_tuned[:5]}, repeated: {repeated[:5]}; "
+            f"{len(only_reference)}, {len(only_tuned)} and {len(repeated)} in all): re-run the evaluation of both")
+
+
+def paired_items(per_variant: Mapping[str, Mapping[str, float]], reference: str, tuned: str, metric: str
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The two variants' values of the same items (by item id), in the reference's order."""
+    reference_values, tuned_values = per_variant[reference], per_variant[tuned]
+    check_same_items(reference_values, tuned_values, metric, reference, tuned)
+    ids = list(reference_values)
+    return (np.array([reference_values[i] for i in ids], dtype=float),
+            np.array([tuned_values[i] for i in ids], dtype=float))
+
+
+def paired_replies(scores: pd.DataFrame, reference: str, tuned: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The per-reply rows of two variants, both sorted by ``conv_id``, once both are known to hold the same prompts."""
+    reference_rows = scores.loc[scores["variant"] == reference].sort_values("conv_id")
+    tuned_rows = scores.loc[scores["variant"] == tuned].sort_values("conv_id")
+    check_same_items(reference_rows["conv_id"], tuned_rows["conv_id"], "per-reply scores (conv_id)", reference, tuned)
+    return reference_rows, tuned_rows
 
 
 def _bootstrap_statistic(a: Sequence, b: Sequence, statistic: Callable[[list], float], n_resamples: int,
@@ -52,12 +84,14 @@ def _bootstrap_statistic(a: Sequence, b: Sequence, statistic: Callable[[list], f
             "high": float(np.quantile(diffs, 1 - alpha))}
 
 
-def bootstrap_differences(scores: pd.DataFrame, per_item_retention: Mapping[str, Mapping[str, np.ndarray]],
+def bootstrap_differences(scores: pd.DataFrame, per_item_retention: Mapping[str, Mapping[str, Mapping[str, float]]],
                           distinct_orders: Sequence[int], n_resamples: int, confidence: float,
                           seed: int, contrasts: Sequence[tuple[str, str]] = CONTRASTS) -> pd.DataFrame:
     """CIs of (tuned - reference) for every metric and contrast (prompts, MMLU questions or KL texts resampled).
 
-    The default contrasts are SFT-minus-base and DPO-minus-SFT.
+    The default contrasts are SFT-minus-base and DPO-minus-SFT. Replies are paired by ``conv_id`` and per-item
+    retention values (``{metric: {variant: {item id: value}}}``) by item id; different items stop with
+    :class:`PairingError`.
     """
     variants = set(scores["variant"])
     rows = []
@@ -65,19 +99,20 @@ def bootstrap_differences(scores: pd.DataFrame, per_item_retention: Mapping[str,
         if not {tuned, reference} <= variants:
             continue
         contrast = f"{tuned}-{reference}"
+        replies = dict(zip((reference, tuned), paired_replies(scores, reference, tuned)))
         for metric in PER_PROMPT_METRICS:
-            ci = paired_bootstrap_ci(_paired(scores, reference, metric), _paired(scores, tuned, metric),
+            ci = paired_bootstrap_ci(replies[reference][metric].to_numpy(dtype=float),
+                                     replies[tuned][metric].to_numpy(dtype=float),
                                      n_resamples=n_resamples, confidence=confidence, seed=seed)
             rows.append({"metric": metric, "contrast": contrast, **{k: ci[k] for k in ("diff", "low", "high")}})
-        texts = {v: scores.loc[scores["variant"] == v].sort_values("conv_id")["response"].tolist()
-                 for v in (tuned, reference)}
+        texts = {v: replies[v]["response"].tolist() for v in (tuned, reference)}
         for order in distinct_orders:
             ci = _bootstrap_statistic(texts[reference], texts[tuned], lambda t, o=order: distinct_n(t, o),
                                       min(n_resamples, 1000), confidence, seed)
             rows.append({"metric": f"distinct_{order}", "contrast": contrast, **ci})
         for metric, per_variant in per_item_retention.items():
             if tuned in per_variant and reference in per_variant:
-                ci = paired_bootstrap_ci(per_variant[reference], per_variant[tuned], n_resamples=n_resamples,
+                ci = paired_bootstrap_ci(*paired_items(per_variant, reference, tuned, metric), n_resamples=n_resamples,
                                          confidence=confidence, seed=seed)
                 rows.append({"metric": metric, "contrast": contrast, **{k: ci[k] for k in ("diff", "low", "high")}})
     table = pd.DataFrame(rows)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from empo_kedro.evaluation.comparison import bootstrap_differences, comparison_table
+from empo_kedro.evaluation.comparison import PairingError, bootstrap_differences, comparison_table
 from empo_kedro.evaluation.epitome import EpitomeScorer
 from empo_kedro.evaluation.generation import variant_replies
 from empo_kedro.evaluation.mmlu import parse_shipped_mmlu, run_mmlu
@@ -82,20 +82,36 @@ def mmlu_results(models: VariantModel, variants: Sequence[str], tokenizer: Any, 
     return results
 
 
+def finite_items(metric: str, variant: str, values: Mapping[str, float], n_rows: int) -> dict[str, float]:
+    """``values`` when every item has one finite value; a missing value stops the evaluation (never a 0)."""
+    missing = [item for item, value in values.items() if not np.isfinite(value)]
+    if missing or len(values) != n_rows:
+        raise PairingError(
+            f"{metric} of {variant} has no value for item(s) {missing[:5]} ({len(missing)} in all) or repeats an item "
+            f"({n_rows} rows, {len(values)} items): nothing to compare them with")
+    return dict(values)
+
+
 def retention_items(kl: Mapping[str, Mapping[str, Any]], mmlu: Mapping[str, Mapping[str, Any]] | None = None
-                    ) -> dict[str, dict[str, np.ndarray]]:
-    """Per-item values to bootstrap: per-text KL to the base and, with MMLU, per-question correctness (0/1)."""
-    items = {"kl_to_base": {variant: np.nan_to_num(np.asarray(result["kl_per_text"], dtype=float))
-                            for variant, result in kl.items()}}
+                    ) -> dict[str, dict[str, dict[str, float]]]:
+    """Per-item values to bootstrap, by item id: per-text KL to the base (id: the text's index in the KL texts)
+    and, with MMLU, per-question correctness 0/1 (id: ``<task>/<doc_id>``, not lm-eval's sample order)."""
+    items = {"kl_to_base": {
+        variant: finite_items("kl_to_base", variant, {str(i): float(value) for i, value in
+                                                      enumerate(result["kl_per_text"])}, len(result["kl_per_text"]))
+        for variant, result in kl.items()}}
     if mmlu is not None:
-        items["mmlu_correct"] = {variant: np.asarray([float(row["correct"]) for row in result["per_question"]])
-                                 for variant, result in mmlu.items()}
+        items["mmlu_correct"] = {
+            variant: finite_items("mmlu_correct", variant, {f"{row['task']}/{row['doc_id']}": float(row["correct"])
+                                                            for row in result["per_question"]},
+                                  len(result["per_question"]))
+            for variant, result in mmlu.items()}
     return items
 
 
 def measure_retention(models: VariantModel, variants: Sequence[str], tokenizer: Any, texts: Sequence[str],
                       retention_params: Mapping[str, Any], seed: int
-                      ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, np.ndarray]]]:
+                      ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, Mapping[str, float]]]]:
     """MMLU accuracy and mean per-token KL to the base per variant (the summary), and the per-item values."""
     kl = kl_results(models, variants, tokenizer, texts, retention_params["kl"])
     mmlu = mmlu_results(models, variants, tokenizer, retention_params["mmlu"], seed)
@@ -115,14 +131,15 @@ def as_eval_metrics(row: Mapping[str, Any]) -> dict[str, float]:
             if isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and np.isfinite(float(v))}
 
 
-def variant_table(scores: pd.DataFrame, per_item: Mapping[str, Mapping[str, np.ndarray]],
+def variant_table(scores: pd.DataFrame, per_item: Mapping[str, Mapping[str, Mapping[str, float]]],
                   distinct_orders: Sequence[int]) -> pd.DataFrame:
     """The comparison table, with KL to the base and MMLU accuracy as the means of their per-item values."""
     names = {"kl_to_base": "kl_to_base", "mmlu_correct": "mmlu_accuracy"}
     retention: dict[str, dict[str, float]] = {}
     for item, per_variant in per_item.items():
         for variant, values in per_variant.items():
-            retention.setdefault(variant, {})[names.get(item, item)] = float(np.mean(values)) if len(values) else 0.0
+            mean = float(np.mean(list(values.values()))) if len(values) else float("nan")  # no item: no value
+            retention.setdefault(variant, {})[names.get(item, item)] = mean
     return comparison_table(scores, retention, distinct_orders)
 
 
@@ -147,7 +164,7 @@ def sample_replies(scores: pd.DataFrame, variants: Sequence[str], n_samples: int
 
 def evaluate_variants(models: VariantModel, variants: Sequence[str], prompts: pd.DataFrame, tokenizer: Any,
                       scorer: EpitomeScorer, eval_params: Mapping[str, Any], texts: Sequence[str], with_mmlu: bool,
-                      seed: int) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, dict[str, np.ndarray]]]:
+                      seed: int) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, dict[str, Mapping[str, float]]]]:
     """Per-reply scores, the per-variant table, and per-item KL (and MMLU) values for bootstrapping."""
     scores = generate_and_score(models, variants, prompts, tokenizer, scorer, eval_params, seed)
     retention = eval_params["retention"]
@@ -158,7 +175,7 @@ def evaluate_variants(models: VariantModel, variants: Sequence[str], prompts: pd
     return scores, table, per_item
 
 
-def confidence_intervals(scores: pd.DataFrame, per_item: Mapping[str, Mapping[str, np.ndarray]],
+def confidence_intervals(scores: pd.DataFrame, per_item: Mapping[str, Mapping[str, Mapping[str, float]]],
                          eval_params: Mapping[str, Any], contrasts: Sequence[tuple[str, str]], seed: int
                          ) -> pd.DataFrame:
     """Paired bootstrap CIs of (tuned - reference) per metric and contrast (the evaluation's settings)."""

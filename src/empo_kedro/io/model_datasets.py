@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,10 @@ ADAPTER_CONFIG = "adapter_config.json"
 
 class ModelFolderError(UserFacingError, DatasetError):
     """A model or adapter folder is missing, incomplete or corrupt (the message names the folder and file)."""
+
+
+class AdapterLineageError(UserFacingError, ValueError):
+    """An adapter is about to be stacked on parent adapters other than the ones it was trained on."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,32 @@ class TrainedAdapter:
     metadata: dict
 
 
+def parent_digests(parents: Sequence[Path | str]) -> list[str]:
+    """sha256 of each parent adapter's weights: which parents an adapter was trained on."""
+    return [file_sha256(Path(parent) / ADAPTER_WEIGHTS) for parent in parents]
+
+
+def check_trained_on(adapter: AdapterHandle, parents: Sequence[Path | str], parent_name: str, rerun_hint: str
+                     ) -> None:
+    """Stop unless ``adapter`` was trained on exactly these parent adapters, as they are now.
+
+    Why: stacking an adapter on a parent that was retrained after it evaluates a model that was never trained.
+    The parents' weight digests are recorded when the adapter is saved (``parent_weights_sha256``).
+    """
+    recorded = adapter.metadata.get("parent_weights_sha256")
+    if recorded is None:
+        raise AdapterLineageError(
+            f"The adapter at {adapter.path} does not record the {parent_name} it was trained on (saved by an older "
+            f"version). {rerun_hint}")
+    current = parent_digests(parents)
+    if list(recorded) != current:
+        changed = [str(p) for p, old, new in zip(parents, recorded, current) if old != new] or list(map(str, parents))
+        raise AdapterLineageError(
+            f"The adapter at {adapter.path} was trained on another {parent_name} than the one at {', '.join(changed)}"
+            f" now (weights sha256 {', '.join(d[:12] for d in recorded)} when trained, "
+            f"{', '.join(d[:12] for d in current)} now). {rerun_hint}")
+
+
 def trained_adapter(kind: str, model: Any, tokenizer: Any, base_model: LocalModel, merged_parents: list,
                     metrics: dict, log_history: list[dict]) -> TrainedAdapter:
     """A trained adapter with the provenance every adapter folder records (base model, parents, metrics, curves)."""
@@ -70,6 +101,7 @@ def trained_adapter(kind: str, model: Any, tokenizer: Any, base_model: LocalMode
         "base_model": str(base_model.path),
         "base_model_fingerprint": base_model.provenance.get("fingerprint"),
         "merged_parents": [str(p) for p in merged_parents],
+        "parent_weights_sha256": parent_digests(merged_parents),
         "metrics": metrics,
         "log_history": log_history,
     })

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
 import pandas as pd
 
 from empo_kedro.data.epitome import split_pairs
+from empo_kedro.evaluation import variant_evaluation
 from empo_kedro.evaluation.comparison import (
     bootstrap_differences,
     comparison_table,
@@ -17,16 +17,16 @@ from empo_kedro.evaluation.comparison import (
 from empo_kedro.evaluation.epitome import EpitomeScorer, train_epitome_scorer
 from empo_kedro.evaluation.generation import select_eval_prompts, variant_replies
 from empo_kedro.evaluation.scoring import score_reply_frame
-from empo_kedro.evaluation.variant_evaluation import kl_texts
-from empo_kedro.evaluation.variant_evaluation import measure_retention as retention
 from empo_kedro.evaluation.variants import VariantModel
 from empo_kedro.evaluation.vllm_generation import VLLM, generation_backend, vllm_variant_replies
-from empo_kedro.io.model_datasets import AdapterHandle, LocalModel
+from empo_kedro.io.model_datasets import AdapterHandle, LocalModel, check_trained_on
 from empo_kedro.tracking.variant_runs import log_variant_runs
 from empo_kedro.training.modeling import load_tokenizer
 
 logger = logging.getLogger(__name__)
 
+STALE_DPO_HINT = ("Re-run `kedro run --pipeline=dpo` (DPO must be trained on the current SFT adapter), "
+                  "then the evaluation.")
 # Held-out figures of the original EPITOME classifiers (RoBERTa bi-encoder), from ../shared/data/README.md.
 PUBLISHED_EPITOME = {"ER": {"accuracy": 0.79, "macro_f1": 0.74}, "IP": {"accuracy": 0.84, "macro_f1": 0.63},
                      "EX": {"accuracy": 0.93, "macro_f1": 0.73}}
@@ -36,8 +36,15 @@ def make_eval_prompts(dialogues: pd.DataFrame, params: dict, system_prompt: str,
     return select_eval_prompts(dialogues, params["split"], params.get("n_prompts"), system_prompt, seed)
 
 
+def check_dpo_lineage(sft_adapter: AdapterHandle, dpo_adapter: AdapterHandle) -> None:
+    """Stop before stacking a DPO adapter that was trained on another SFT adapter than this one."""
+    check_trained_on(dpo_adapter, [*sft_adapter.merged_parents, sft_adapter.path], "SFT adapter", STALE_DPO_HINT)
+
+
 def _variants(base_model: LocalModel, sft_adapter: AdapterHandle, dpo_adapter: AdapterHandle,
               model_params: dict) -> VariantModel:
+    """Base, SFT and DPO on one copy of the base weights, once DPO is known to be trained on this SFT adapter."""
+    check_dpo_lineage(sft_adapter, dpo_adapter)
     return VariantModel(base_model.path, sft_adapter.path, dpo_adapter.path, model_params,
                         autocast_dtype=model_params.get("eval_autocast"))
 
@@ -47,6 +54,7 @@ def generate_variant_replies(base_model: LocalModel, sft_adapter: AdapterHandle,
     """The same prompts and decoding settings for base, SFT and DPO (``evaluation.generation.backend``)."""
     tokenizer = load_tokenizer(sft_adapter.path)
     if generation_backend(params["generation"]) == VLLM:
+        check_dpo_lineage(sft_adapter, dpo_adapter)
         return vllm_variant_replies(base_model.path, sft_adapter.path, dpo_adapter.path, eval_prompts, tokenizer,
                                     params["generation"], params.get("vllm") or {}, model_params, seed)
     models = _variants(base_model, sft_adapter, dpo_adapter, model_params)
@@ -86,10 +94,9 @@ def measure_retention(base_model: LocalModel, sft_adapter: AdapterHandle, dpo_ad
                       model_params: dict, params: dict, seed: int) -> tuple[dict, dict]:
     """MMLU accuracy (lm-eval) and mean per-token KL to the base on general, non-ED texts, per variant."""
     models = _variants(base_model, sft_adapter, dpo_adapter, model_params)
-    summary, items = retention(models, models.variants, load_tokenizer(sft_adapter.path),
-                               kl_texts(params["kl"]["n_texts"], seed), params, seed)
-    return summary, {metric: {variant: [float(x) for x in values] for variant, values in per_variant.items()}
-                     for metric, per_variant in items.items()}
+    tokenizer = load_tokenizer(sft_adapter.path)
+    texts = variant_evaluation.kl_texts(params["kl"]["n_texts"], seed)
+    return variant_evaluation.measure_retention(models, models.variants, tokenizer, texts, params, seed)
 
 
 def compare_variants(scores: pd.DataFrame, retention: dict, retention_items: dict, dpo_adapter: AdapterHandle,
@@ -97,9 +104,7 @@ def compare_variants(scores: pd.DataFrame, retention: dict, retention_items: dic
     """The comparison table (CSV and Markdown), bootstrap CIs, plots, and one nested MLflow run per variant."""
     orders = params["distinct_orders"]
     table = comparison_table(scores, retention, orders)
-    per_item = {metric: {v: np.asarray(x) for v, x in per_variant.items()}
-                for metric, per_variant in retention_items.items()}
-    cis = bootstrap_differences(scores, per_item, orders, params["bootstrap"]["n_resamples"],
+    cis = bootstrap_differences(scores, retention_items, orders, params["bootstrap"]["n_resamples"],
                                 params["bootstrap"]["confidence"], seed)
     backbone = scores["bertscore_backbone"].iloc[0]
     markdown = (
