@@ -24,13 +24,12 @@ from empo_kedro.evaluation.epitome import EpitomeScorer
 from empo_kedro.evaluation.variant_evaluation import as_eval_metrics, evaluate_variants, scorer_fingerprint
 from empo_kedro.evaluation.variants import SFT, VariantModel
 from empo_kedro.evaluation.vllm_generation import decoding_settings
-from empo_kedro.io.model_datasets import ADAPTER_WEIGHTS, AdapterHandle, LocalModel
+from empo_kedro.io.model_datasets import AdapterHandle, LocalModel
 from empo_kedro.io.sweep_store import TrialStore
 from empo_kedro.sweep.space import STRATEGY_KEY, fingerprint, trial_id
 from empo_kedro.tracking import sweep_runs, sweep_schema
 from empo_kedro.tracking.machine import resident_memory_gib
-from empo_kedro.training.checkpoints import model_lineage
-from empo_kedro.training.dpo import train_dpo_on_sft
+from empo_kedro.training.dpo import sft_lineage, train_dpo_on_sft
 from empo_kedro.training.modeling import load_tokenizer
 from empo_kedro.training.precision import resolved_eval_autocast
 
@@ -56,9 +55,7 @@ class SweepContext:
     sweep_id: str = ""
 
     def __post_init__(self) -> None:
-        self.parents = [*self.sft_adapter.merged_parents, self.sft_adapter.path]
-        self.lineage = model_lineage(self.base_model.provenance.get("fingerprint"),
-                                     [Path(p) / ADAPTER_WEIGHTS for p in self.parents])
+        _, self.lineage = sft_lineage(self.base_model, self.sft_adapter)
         self.eval_key = fingerprint({
             "prompts": self.prompts[["conv_id", "prompt", "reference"]].to_dict("records"),
             "generation": decoding_settings(self.eval_params["generation"]),

@@ -183,6 +183,14 @@ def train_dpo(
     return trainer.model, metrics, trainer.state.log_history
 
 
+def sft_lineage(base_model: LocalModel, sft_adapter: AdapterHandle) -> tuple[list[Path], dict[str, Any]]:
+    """The adapters merged into the base before DPO (SFT's own parents, then SFT) and the lineage they make:
+    the base model's fingerprint and the parents' weight digests (part of checkpoint and sweep trial keys)."""
+    parents = [*sft_adapter.merged_parents, sft_adapter.path]
+    lineage = model_lineage(base_model.provenance.get("fingerprint"), [Path(p) / ADAPTER_WEIGHTS for p in parents])
+    return parents, lineage
+
+
 def train_dpo_on_sft(
     base_model: LocalModel,
     sft_adapter: AdapterHandle,
@@ -200,9 +208,8 @@ def train_dpo_on_sft(
     """
     torch.manual_seed(seed)
     tokenizer = load_tokenizer(sft_adapter.path, base_model_params.get("trust_remote_code", False))
-    parents = [*sft_adapter.merged_parents, sft_adapter.path]
+    parents, lineage = sft_lineage(base_model, sft_adapter)
     sft_model = load_adapted_model(base_model.path, base_model_params, merged_parents=parents)
-    lineage = model_lineage(base_model.provenance.get("fingerprint"), [Path(p) / ADAPTER_WEIGHTS for p in parents])
     params = {**dpo_params, "device": base_model_params.get("device", "auto"), "lineage": lineage}  # keys checkpoints
     peft_model, metrics, log_history = train_dpo(sft_model, tokenizer, pairs, params, seed, Path(output_dir))
     return trained_adapter("dpo", peft_model, tokenizer, base_model, parents, metrics, log_history), metrics
