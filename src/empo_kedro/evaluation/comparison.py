@@ -99,7 +99,7 @@ def bootstrap_differences(scores: pd.DataFrame, per_item_retention: Mapping[str,
         if not {tuned, reference} <= variants:
             continue
         contrast = f"{tuned}-{reference}"
-        replies = dict(zip((reference, tuned), paired_replies(scores, reference, tuned)))
+        replies = dict(zip((reference, tuned), paired_replies(scores, reference, tuned), strict=True))
         for metric in PER_PROMPT_METRICS:
             ci = paired_bootstrap_ci(replies[reference][metric].to_numpy(dtype=float),
                                      replies[tuned][metric].to_numpy(dtype=float),

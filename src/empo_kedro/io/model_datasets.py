@@ -86,7 +86,8 @@ def check_trained_on(adapter: AdapterHandle, parents: Sequence[Path | str], pare
             f"version). {rerun_hint}")
     current = parent_digests(parents)
     if list(recorded) != current:
-        changed = [str(p) for p, old, new in zip(parents, recorded, current) if old != new] or list(map(str, parents))
+        pairs = zip(parents, recorded, current, strict=False)  # a different number of parents names them all
+        changed = [str(p) for p, old, new in pairs if old != new] or list(map(str, parents))
         raise AdapterLineageError(
             f"The adapter at {adapter.path} was trained on another {parent_name} than the one at {', '.join(changed)}"
             f" now (weights sha256 {', '.join(d[:12] for d in recorded)} when trained, "
