@@ -7,11 +7,14 @@ import importlib
 import os
 import pkgutil
 import sys
+from collections.abc import Mapping
+from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
 import empo_kedro.pipelines
 from empo_kedro.errors import UserFacingError, find_user_facing
+from empo_kedro.params import ParameterError, ParamsBlock, build_blocks, typed_input
 
 #: The evaluation node that generates replies with ``evaluation.generation.backend``.
 GENERATE_NODE = "generate_replies"
@@ -63,53 +66,70 @@ class MissingInputsCheck:
             raise MissingUpstreamError("Missing inputs, nothing was run:\n  " + "\n  ".join(missing))
 
 
-def check_parameters(read: set[str], params: dict) -> None:
-    """Check the parameter blocks a pipeline reads (``read`` holds names like ``dpo`` or
-    ``data_engineering.preferences``); each error names the parameter and its value."""
+def check_parameters(read: set[str], params: Mapping[str, Any]) -> dict[str, ParamsBlock]:
+    """Build the typed blocks a pipeline reads (``read`` holds names like ``dpo`` or
+    ``data_engineering.preferences``) and check their ranges; each error names the parameter and its value."""
     from empo_kedro.emotions.opposites import load_emotion_map
+    from empo_kedro.evaluation.epitome.params import EpitomeScorerParams
     from empo_kedro.training.config import torch_dtype, validate_dpo, validate_lora
     from empo_kedro.training.precision import validate_precision_switches
 
-    validate_precision_switches(params, {name.split(".")[0] for name in read})
-    if "base_model" in read:
-        torch_dtype(params["base_model"].get("dtype", "float32"))
+    read_blocks = {name.split(".")[0] for name in read}
+    # the sweep plans its trials from the dpo and data_engineering blocks
+    blocks = build_blocks(params, read_blocks | ({"dpo", "data_engineering"} if "sweep" in read_blocks else set()))
+    validate_precision_switches({**params, **blocks}, read_blocks)
+    if "base_model" in blocks:
+        torch_dtype(blocks["base_model"].dtype)
         from empo_kedro.pipelines.sft.nodes import provision_base_model
         from empo_kedro.training.config import TrainingConfigError
 
         try:  # where the model comes from (source, name_or_path, pypi_package, ...): a bad spec names the key
-            provision_base_model(params["base_model"])
+            provision_base_model(blocks["base_model"])
         except ValueError as error:
             raise TrainingConfigError(str(error)) from error
-    if "sft" in read:
-        validate_lora(params["sft"]["lora"], "sft")
-    if "dpo" in read:
-        validate_dpo(params["dpo"])
-    if read & {"data_engineering", "data_engineering.preferences"}:
-        load_emotion_map(params["data_engineering"]["preferences"]["strategy"], params["emotion_maps"],
+    if "sft" in blocks:
+        validate_lora(blocks["sft"].lora, "sft")
+    if "dpo" in blocks:
+        validate_dpo(blocks["dpo"])
+    if "evaluation" in blocks:
+        try:
+            EpitomeScorerParams.from_mapping(blocks["evaluation"].epitome.scorer)
+        except ValueError as error:
+            raise ParameterError(f"evaluation.epitome.scorer: {error}") from error
+    if "data_engineering" in read_blocks:
+        load_emotion_map(blocks["data_engineering"].preferences.strategy, params["emotion_maps"],
                          params["ed_emotion_labels"])
     if "evaluation.generation" in read:  # the generation backend can run here (vllm: installed, a GPU)
         from empo_kedro.evaluation.vllm_generation import check_generation_backend
 
-        evaluation = params["evaluation"]
-        check_generation_backend(evaluation["generation"], evaluation.get("vllm"), params["base_model"])
-    if "sweep" in read:  # the space, the splits, and every trial's dpo block
+        evaluation = blocks["evaluation"]
+        check_generation_backend(evaluation.generation, evaluation.vllm, blocks.get("base_model", params["base_model"]))
+    if "sweep" in blocks:  # the space, the splits, and every trial's dpo block
         from empo_kedro.sweep.space import plan_trials
 
-        for trial in plan_trials(params["sweep"], params["dpo"], params["data_engineering"]["preferences"]["strategy"],
+        for trial in plan_trials(blocks["sweep"], blocks["dpo"], blocks["data_engineering"].preferences.strategy,
                                  params["seed"]):
             validate_dpo(trial["dpo_params"])
+    return blocks
 
 
 class ParameterCheck:
-    """Before anything runs (nothing read, nothing written, no MLflow run): check the parameters the pipeline reads."""
+    """Before anything runs (nothing read, nothing written, no MLflow run): build the typed parameter blocks the
+    pipeline reads, check them, and put them in the catalog in place of the YAML dicts, so every node receives them.
+    """
 
     @hook_impl(tryfirst=True)
     def before_pipeline_run(self, run_params, pipeline, catalog) -> None:
         read = {name.removeprefix("params:") for name in pipeline.inputs() if name.startswith("params:")}
+        inputs = set(read)
         if any(node.name == GENERATE_NODE for node in pipeline.nodes):
             read.add("evaluation.generation")
-        if read:
-            check_parameters(read, catalog.load("parameters"))
+        if not read:
+            return
+        blocks = check_parameters(read, catalog.load("parameters"))
+        for name in sorted(inputs):
+            if name.split(".")[0] in blocks:
+                catalog.save(f"params:{name}", typed_input(blocks, name))  # its MemoryDataset deep-copies each load
 
 
 def install_concise_excepthook() -> None:

@@ -23,6 +23,7 @@ import numpy as np
 
 from empo_kedro.emotions.opposites import STRATEGIES
 from empo_kedro.errors import UserFacingError
+from empo_kedro.params import as_plain
 from empo_kedro.training.checkpoints import KEYS_NOT_IN_RESUME_KEY
 
 STRATEGY_KEY = "strategy"
@@ -176,7 +177,7 @@ def set_dotted(params: dict, dotted: str, value: Any, where: str) -> None:
 def trial_dpo_params(dpo_params: Mapping[str, Any], fixed: Mapping[str, Any], settings: Mapping[str, Any]
                      ) -> dict[str, Any]:
     """The ``dpo`` block a trial trains with: the project's, then ``sweep.fixed``, then the trial's settings."""
-    params = copy.deepcopy(dict(dpo_params))
+    params = as_plain(dpo_params)  # a mutable deep copy (the typed block is read-only)
     for where, overrides in (("sweep.fixed", fixed), ("sweep.space", settings)):
         for key, value in overrides.items():
             if key == STRATEGY_KEY:

@@ -1,0 +1,379 @@
+"""Typed parameter blocks, one per pipeline's block of ``conf/base/parameters*.yml``, built once by the pre-run check.
+
+The way TRL and the alignment handbook read ``DPOConfig`` / ``ModelConfig``: each block is a frozen dataclass whose
+fields name every key of its YAML block. Fields have no defaults, the YAML (``conf/base`` plus the environment and
+``--params``) stays the only place a default lives; an unknown or missing key stops the run with its dotted path.
+
+Free-form blocks handed to a library as they are (``sft.training`` / ``dpo.training`` to TRL's configs, checked by
+``make_trainer_config``; ``evaluation.generation`` to ``model.generate``; ``evaluation.epitome.scorer``, checked by
+:class:`~empo_kedro.evaluation.epitome.params.EpitomeScorerParams`; the sweep's ``space`` and ``fixed``, checked by
+:mod:`empo_kedro.sweep.space`) stay plain dicts.
+
+Each block is also a read-only ``dict`` of its fields (in the YAML's key order), so code that still indexes it as a
+mapping, JSON fingerprints of it, and kedro-mlflow (which flattens only ``dict`` parameters into ``dpo.lora.r``-style
+MLflow params) see exactly what they saw before.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from empo_kedro.errors import UserFacingError
+
+
+class ParameterError(UserFacingError, ValueError):
+    """A parameter block has an unknown or a missing key."""
+
+
+def _frozen(self, *args, **kwargs):
+    raise dataclasses.FrozenInstanceError(f"{type(self).__name__} is read-only (a typed parameter block)")
+
+
+class ParamsBlock(dict):
+    """Base of the typed blocks: a frozen dataclass that is also a read-only dict of its fields."""
+
+    _hints: ClassVar[dict[str, Any]]
+
+    @classmethod
+    def from_mapping(cls, data: Any, where: str) -> ParamsBlock:
+        """The block from a parameters mapping; ``where`` is its dotted path (``dpo.lora``), used in errors."""
+        if not isinstance(data, Mapping):
+            raise ParameterError(f"Parameter '{where}' must be a mapping of {cls.__name__} keys, got {data!r}")
+        names = [field.name for field in dataclasses.fields(cls)]
+        unknown = [key for key in data if key not in names]
+        if unknown:
+            raise ParameterError(f"Unknown parameter(s) {', '.join(f'{where}.{key}' for key in unknown)}; "
+                                 f"known keys of '{where}': {names}")
+        missing = [name for name in names if name not in data]
+        if missing:
+            raise ParameterError(f"Missing parameter(s) {', '.join(f'{where}.{name}' for name in missing)} "
+                                 "(conf/base/parameters*.yml lists every key)")
+        hints = typing.get_type_hints(cls)
+        values = {}
+        for key in data:  # the YAML's order, so the block iterates as the dict did
+            hint = hints[key]
+            is_block = isinstance(hint, type) and issubclass(hint, ParamsBlock)
+            values[key] = hint.from_mapping(data[key], f"{where}.{key}") if is_block else data[key]
+        return _rebuild(cls, list(values.items()))
+
+    def __post_init__(self) -> None:
+        # dict.update is overridden below (read-only); fill the dict view through dict's own method
+        dict.update(self, {field.name: getattr(self, field.name) for field in dataclasses.fields(self)})
+
+    def __reduce__(self):  # deepcopy (Kedro's MemoryDataset) and pickle rebuild through __init__
+        return _rebuild, (type(self), list(dict.items(self)))
+
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = __ior__ = _frozen
+
+
+def _rebuild(cls: type[ParamsBlock], items: list[tuple[str, Any]]) -> ParamsBlock:
+    built = cls(**dict(items))
+    dict.clear(built)
+    dict.update(built, items)  # the order it was given in (the YAML's)
+    return built
+
+
+def as_plain(value: Any) -> Any:
+    """A deep copy with every mapping (typed blocks included) as a plain, mutable dict."""
+    if isinstance(value, Mapping):
+        return {key: as_plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [as_plain(item) for item in value]
+    return value
+
+
+block = dataclass(frozen=True, eq=False, repr=True)
+
+
+# ---- parameters.yml ----
+@block
+class BaseModelParams(ParamsBlock):
+    """``base_model``: which LLM, where from, and how it is loaded."""
+
+    display_name: str
+    source: str
+    pypi_package: str | None
+    gguf_file: str | None
+    name_or_path: str | None
+    revision: str | None
+    trust_remote_code: bool
+    dtype: str
+    eval_autocast: str | None
+    device: str
+    quantization: str | None
+
+
+# ---- parameters_data_engineering.yml ----
+@block
+class PreferencesParams(ParamsBlock):
+    """``data_engineering.preferences``: how rejected turns are drawn."""
+
+    strategy: str
+    prompt_turns: str
+    n_epochs: int
+
+
+@block
+class DataEngineeringParams(ParamsBlock):
+    """``data_engineering``."""
+
+    min_turns: int
+    preferences: PreferencesParams
+
+
+# ---- parameters_sft.yml / parameters_dpo.yml ----
+@block
+class LoraParams(ParamsBlock):
+    """``<sft|dpo>.lora``."""
+
+    r: int
+    alpha: float
+    dropout: float
+    target_modules: Any
+
+
+@block
+class SftSpeedParams(ParamsBlock):
+    """``sft.speed``."""
+
+    frozen_weights_dtype: str | None
+    labelled_positions_only: bool
+
+
+@block
+class DpoSpeedParams(ParamsBlock):
+    """``dpo.speed``."""
+
+    frozen_weights_dtype: str | None
+    labelled_positions_only: bool
+    prompt_sharing: bool | str
+    length_bucket_window_batches: int | None
+
+
+@block
+class SftParams(ParamsBlock):
+    """``sft``; ``training`` goes to TRL's SFTConfig as is."""
+
+    train_split: str
+    eval_split: str
+    max_train_conversations: int | None
+    max_eval_conversations: int | None
+    output_dir: str
+    lora: LoraParams
+    speed: SftSpeedParams
+    training: dict
+
+
+@block
+class DpoParams(ParamsBlock):
+    """``dpo``; ``training`` goes to TRL's DPOConfig as is."""
+
+    train_split: str
+    eval_split: str
+    epochs: int
+    max_train_prompts: int | None
+    max_eval_pairs: int | None
+    output_dir: str
+    lora: LoraParams
+    speed: DpoSpeedParams
+    training: dict
+
+
+# ---- parameters_evaluation.yml ----
+@block
+class BootstrapParams(ParamsBlock):
+    """``evaluation.bootstrap``."""
+
+    n_resamples: int
+    confidence: float
+
+
+@block
+class BertScoreParams(ParamsBlock):
+    """``evaluation.bertscore``."""
+
+    encoder: str | None
+    num_layers: int
+    batch_size: int
+
+
+@block
+class EpitomeParams(ParamsBlock):
+    """``evaluation.epitome``; ``scorer`` is checked by ``EpitomeScorerParams.from_mapping``."""
+
+    encoder: str | None
+    val_fraction: float
+    test_fraction: float
+    group_column: str
+    batch_size: int
+    scorer: dict
+
+
+@block
+class MmluParams(ParamsBlock):
+    """``evaluation.retention.mmlu``."""
+
+    tasks: Any
+    num_fewshot: int
+    batch_size: int
+    limit: int | None
+
+
+@block
+class KlParams(ParamsBlock):
+    """``evaluation.retention.kl``."""
+
+    n_texts: int
+    batch_size: int
+    max_length: int
+
+
+@block
+class RetentionParams(ParamsBlock):
+    """``evaluation.retention``."""
+
+    mmlu: MmluParams
+    kl: KlParams
+
+
+@block
+class VllmParams(ParamsBlock):
+    """``evaluation.vllm`` (only with ``generation.backend: vllm``); ``engine`` goes to ``vllm.LLM`` as is."""
+
+    adapters: str
+    max_lora_rank: int
+    scratch_dir: str
+    engine: dict
+
+
+@block
+class EvaluationParams(ParamsBlock):
+    """``evaluation``; ``generation`` goes to ``model.generate`` as is (less ``backend``, checked by
+    :func:`empo_kedro.evaluation.vllm_generation.check_generation_backend`)."""
+
+    split: str
+    n_prompts: int | None
+    batch_size: int
+    generation: dict
+    vllm: VllmParams
+    distinct_orders: list
+    bootstrap: BootstrapParams
+    bertscore: BertScoreParams
+    epitome: EpitomeParams
+    retention: RetentionParams
+
+
+# ---- parameters_score_predictions.yml ----
+@block
+class ScorePredictionsParams(ParamsBlock):
+    """``score_predictions``."""
+
+    variant: str | None
+    empty_responses: str
+    max_skipped_fraction: float
+
+
+# ---- parameters_sweep.yml ----
+@block
+class GuardsParams(ParamsBlock):
+    """``sweep.selection.guards``."""
+
+    bertscore_f1_max_drop: float | None
+    kl_to_base_max_increase: float | None
+
+
+@block
+class SelectionParams(ParamsBlock):
+    """``sweep.selection``."""
+
+    split: str
+    n_prompts: int | None
+    kl_n_texts: int | None
+    metric: str
+    goal: str
+    guards: GuardsParams
+
+
+@block
+class FinalParams(ParamsBlock):
+    """``sweep.final``."""
+
+    split: str
+    n_prompts: int | None
+    mmlu: bool
+    kl_n_texts: int | None
+    n_samples: int
+    ablation_strategy: str
+    ablation_counterpart: str
+
+
+@block
+class PlotParams(ParamsBlock):
+    """``sweep.plot``."""
+
+    x: list
+
+
+@block
+class SweepParams(ParamsBlock):
+    """``sweep``; ``space`` and ``fixed`` (nested like the ``dpo`` block, null removes a key) are checked by
+    :func:`empo_kedro.sweep.space.plan_trials`."""
+
+    method: str
+    n_trials: int | None
+    seed: int | None
+    space: dict
+    fixed: dict
+    selection: SelectionParams
+    final: FinalParams
+    plot: PlotParams
+
+
+@block
+class ResultsParams(ParamsBlock):
+    """``results``."""
+
+    sweep_run_id: str | None
+    sweep_data_root: str
+    plot_file: str
+    n_samples: int
+    key_metrics: list
+    ci_metrics: list
+
+
+# The typed top-level blocks; other top-level parameters (seed, system_prompt, emotion_maps, paths) reach the nodes
+# as the YAML has them.
+BLOCKS: dict[str, type[ParamsBlock]] = {
+    "base_model": BaseModelParams,
+    "data_engineering": DataEngineeringParams,
+    "sft": SftParams,
+    "dpo": DpoParams,
+    "evaluation": EvaluationParams,
+    "score_predictions": ScorePredictionsParams,
+    "sweep": SweepParams,
+    "results": ResultsParams,
+}
+
+
+def build_blocks(params: Mapping[str, Any], names: set[str]) -> dict[str, ParamsBlock]:
+    """The typed blocks among the top-level ``names`` (those a pipeline reads), each checked for unknown and
+    missing keys."""
+    built = {}
+    for name in sorted(names & set(BLOCKS)):
+        if name not in params:
+            raise ParameterError(f"Missing parameter block '{name}' (conf/base/parameters*.yml)")
+        built[name] = BLOCKS[name].from_mapping(params[name], name)
+    return built
+
+
+def typed_input(blocks: Mapping[str, ParamsBlock], dotted: str) -> Any:
+    """The typed value of a ``params:<dotted>`` input (``data_engineering.preferences`` is a PreferencesParams)."""
+    top, *rest = dotted.split(".")
+    value: Any = blocks[top]
+    for part in rest:
+        value = value[part]
+    return value
