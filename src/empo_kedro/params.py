@@ -221,6 +221,7 @@ class MmluParams(ParamsBlock):
     num_fewshot: int
     batch_size: int
     limit: int | None
+    offline_fallback: dict | None
 
 
 @block

@@ -103,7 +103,8 @@ def check_parameters(read: set[str], params: Mapping[str, Any]) -> dict[str, Par
         from empo_kedro.evaluation.vllm_generation import check_generation_backend
 
         evaluation = blocks["evaluation"]
-        check_generation_backend(evaluation.generation, evaluation.vllm, blocks.get("base_model", params["base_model"]))
+        check_generation_backend(evaluation.generation, evaluation.vllm,
+                                 blocks.get("base_model", params["base_model"]))
     if "sweep" in blocks:  # the space, the splits, and every trial's dpo block
         from empo_kedro.sweep.space import plan_trials
 
