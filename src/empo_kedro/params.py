@@ -17,10 +17,11 @@ MLflow params) see exactly what they saw before.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 from empo_kedro.errors import UserFacingError
 
@@ -34,46 +35,64 @@ def _frozen(self, *args, **kwargs):
 
 
 class ParamsBlock(dict):
-    """Base of the typed blocks: a frozen dataclass that is also a read-only dict of its fields."""
+    """Base of the typed blocks: a frozen dataclass that is also a read-only dict of its fields.
 
-    _hints: ClassVar[dict[str, Any]]
+    ``Block(**values)`` (what Kedro 1.7 calls for a node argument type-hinted with a dataclass) and
+    ``Block.from_mapping(values, "dotted.path")`` (the pre-run check) build the same object, nested blocks typed;
+    an unknown or missing key is named with its path (relative to the block for the former).
+    """
+
+    def __init__(self, **values: Any) -> None:
+        self._fill(values, "")
 
     @classmethod
     def from_mapping(cls, data: Any, where: str) -> ParamsBlock:
         """The block from a parameters mapping; ``where`` is its dotted path (``dpo.lora``), used in errors."""
         if not isinstance(data, Mapping):
             raise ParameterError(f"Parameter '{where}' must be a mapping of {cls.__name__} keys, got {data!r}")
-        names = [field.name for field in dataclasses.fields(cls)]
+        built = cls.__new__(cls)
+        built._fill(data, where)
+        return built
+
+    def _fill(self, data: Mapping[str, Any], where: str) -> None:
+        names = [field.name for field in dataclasses.fields(self)]
+        prefix = f"{where}." if where else ""
         unknown = [key for key in data if key not in names]
         if unknown:
-            raise ParameterError(f"Unknown parameter(s) {', '.join(f'{where}.{key}' for key in unknown)}; "
-                                 f"known keys of '{where}': {names}")
+            raise ParameterError(f"Unknown parameter(s) {', '.join(prefix + str(key) for key in unknown)}; "
+                                 f"known keys of '{where or type(self).__name__}': {names}")
         missing = [name for name in names if name not in data]
         if missing:
-            raise ParameterError(f"Missing parameter(s) {', '.join(f'{where}.{name}' for name in missing)} "
+            raise ParameterError(f"Missing parameter(s) {', '.join(prefix + name for name in missing)} "
                                  "(conf/base/parameters*.yml lists every key)")
-        hints = typing.get_type_hints(cls)
-        values = {}
+        hints = _field_types(type(self))
         for key in data:  # the YAML's order, so the block iterates as the dict did
-            hint = hints[key]
-            is_block = isinstance(hint, type) and issubclass(hint, ParamsBlock)
-            values[key] = hint.from_mapping(data[key], f"{where}.{key}") if is_block else data[key]
-        return _rebuild(cls, list(values.items()))
+            value, hint = data[key], hints[key]
+            if isinstance(hint, type) and issubclass(hint, ParamsBlock) and not isinstance(value, hint):
+                value = hint.from_mapping(value, prefix + key)
+            object.__setattr__(self, key, value)
+            dict.__setitem__(self, key, value)
 
-    def __post_init__(self) -> None:
-        # dict.update is overridden below (read-only); fill the dict view through dict's own method
-        dict.update(self, {field.name: getattr(self, field.name) for field in dataclasses.fields(self)})
+    def __setitem__(self, key: str, value: Any) -> None:
+        # Kedro's parameter validation writes a typed sub-block back into its typed parent (same value): a no-op.
+        if key in self and dict.__getitem__(self, key) == value:
+            return
+        _frozen(self)
 
-    def __reduce__(self):  # deepcopy (Kedro's MemoryDataset) and pickle rebuild through __init__
+    def __reduce__(self):  # deepcopy (Kedro's MemoryDataset) and pickle rebuild it, in the same key order
         return _rebuild, (type(self), list(dict.items(self)))
 
-    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = __ior__ = _frozen
+    __delitem__ = update = pop = popitem = clear = setdefault = __ior__ = _frozen
+
+
+@functools.cache
+def _field_types(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
 
 
 def _rebuild(cls: type[ParamsBlock], items: list[tuple[str, Any]]) -> ParamsBlock:
-    built = cls(**dict(items))
-    dict.clear(built)
-    dict.update(built, items)  # the order it was given in (the YAML's)
+    built = cls.__new__(cls)
+    built._fill(dict(items), "")
     return built
 
 
@@ -86,7 +105,7 @@ def as_plain(value: Any) -> Any:
     return value
 
 
-block = dataclass(frozen=True, eq=False, repr=True)
+block = dataclass(frozen=True, eq=False, init=False)
 
 
 # ---- parameters.yml ----

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
+from kedro.validation.exceptions import ParameterValidationError
 
 import empo_kedro.pipelines
 from empo_kedro.errors import UserFacingError, find_user_facing
@@ -144,6 +145,8 @@ def install_concise_excepthook() -> None:
 
     def concise(exc_type, exc, tb):
         error = find_user_facing(exc)
+        if error is None and isinstance(exc, ParameterValidationError):  # Kedro building a type-hinted block
+            error = exc
         if error is None or os.environ.get("EMPO_TRACEBACK"):
             return previous(exc_type, exc, tb)
         sys.stderr.write(f"\nError: {error}\n(set EMPO_TRACEBACK=1 for the full traceback)\n")

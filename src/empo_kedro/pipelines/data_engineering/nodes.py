@@ -12,19 +12,20 @@ from empo_kedro.data.ed_reader import EdFormatError, EdRelease, check_emotion_la
 from empo_kedro.data.preferences import build_preference_pairs
 from empo_kedro.data.report import build_data_report
 from empo_kedro.emotions.opposites import RANDOM_REJECTION, EmotionMap, check_coverage, load_emotion_map
+from empo_kedro.params import DataEngineeringParams, PreferencesParams
 
 logger = logging.getLogger(__name__)
 
 
 def make_dialogues(
-    ed_release: EdRelease, emotion_labels: list[str], params: dict
+    ed_release: EdRelease, emotion_labels: list[str], params: DataEngineeringParams
 ) -> tuple[pd.DataFrame, dict, list[dict]]:
     """Check labels, build dialogues with roles, and stop if a file yields no usable dialogue."""
     check_emotion_labels(ed_release.utterances, emotion_labels)
-    dialogues, dropped = build_dialogues(ed_release.utterances, min_turns=params["min_turns"])
+    dialogues, dropped = build_dialogues(ed_release.utterances, min_turns=params.min_turns)
     for report in ed_release.reports:
         if not (dialogues["split"] == report.split).any():
-            raise EdFormatError(f"{report.file}: zero usable dialogues (need >= {params['min_turns']} turns each)")
+            raise EdFormatError(f"{report.file}: zero usable dialogues (need >= {params.min_turns} turns each)")
     return dialogues, dropped, [report.as_dict() for report in ed_release.reports]
 
 
@@ -32,22 +33,22 @@ def make_sft_conversations(dialogues: pd.DataFrame, system_prompt: str) -> pd.Da
     return build_sft_conversations(dialogues, system_prompt)
 
 
-def load_opposite_map(params: dict, emotion_maps: dict, emotion_labels: list[str]) -> EmotionMap:
+def load_opposite_map(params: PreferencesParams, emotion_maps: dict, emotion_labels: list[str]) -> EmotionMap:
     """The validated opposite-emotion map of the chosen strategy (``RANDOM_REJECTION`` for the random ablation)."""
-    return load_emotion_map(params["strategy"], emotion_maps, emotion_labels) or RANDOM_REJECTION
+    return load_emotion_map(params.strategy, emotion_maps, emotion_labels) or RANDOM_REJECTION
 
 
 def make_preference_pairs(
-    dialogues: pd.DataFrame, emotion_map: EmotionMap, params: dict, system_prompt: str, seed: int
+    dialogues: pd.DataFrame, emotion_map: EmotionMap, params: PreferencesParams, system_prompt: str, seed: int
 ) -> tuple[pd.DataFrame, dict]:
     """Check the map covers the data's labels, then draw rejected turns for every epoch."""
     if not emotion_map.is_random:
         check_coverage(emotion_map, dialogues["emotion"].unique())
     pairs, missing = build_preference_pairs(
-        dialogues, emotion_map, system_prompt, params["prompt_turns"], params["n_epochs"], seed
+        dialogues, emotion_map, system_prompt, params.prompt_turns, params.n_epochs, seed
     )
     if pairs.empty:
-        raise ValueError(f"No preference pairs could be built with strategy '{params['strategy']}': {missing}")
+        raise ValueError(f"No preference pairs could be built with strategy '{params.strategy}': {missing}")
     return pairs, missing
 
 
@@ -58,11 +59,11 @@ def make_data_report(
     dialogues: pd.DataFrame,
     pairs: pd.DataFrame,
     emotion_map: EmotionMap,
-    params: dict,
+    params: PreferencesParams,
 ) -> dict:
     """Assemble the report and print it in the log."""
     report = build_data_report(
-        read_reports, dialogue_drops, pair_drops, dialogues, pairs, emotion_map, params["strategy"]
+        read_reports, dialogue_drops, pair_drops, dialogues, pairs, emotion_map, params.strategy
     )
     summary = {k: report[k] for k in ("rows_read", "lines_skipped", "dialogues_per_split",
                                       "dialogues_dropped_or_repaired", "prompts_without_pair",
