@@ -20,6 +20,7 @@ from empo_kedro.evaluation.scoring import score_reply_frame
 from empo_kedro.evaluation.variants import VariantModel
 from empo_kedro.evaluation.vllm_generation import VLLM, generation_backend, vllm_variant_replies
 from empo_kedro.io.model_datasets import AdapterHandle, LocalModel, check_trained_on
+from empo_kedro.params import BaseModelParams, EpitomeParams, EvaluationParams, RetentionParams
 from empo_kedro.tracking.variant_runs import log_variant_runs
 from empo_kedro.training.modeling import load_tokenizer
 
@@ -32,8 +33,9 @@ PUBLISHED_EPITOME = {"ER": {"accuracy": 0.79, "macro_f1": 0.74}, "IP": {"accurac
                      "EX": {"accuracy": 0.93, "macro_f1": 0.73}}
 
 
-def make_eval_prompts(dialogues: pd.DataFrame, params: dict, system_prompt: str, seed: int) -> pd.DataFrame:
-    return select_eval_prompts(dialogues, params["split"], params.get("n_prompts"), system_prompt, seed)
+def make_eval_prompts(dialogues: pd.DataFrame, params: EvaluationParams, system_prompt: str, seed: int
+                      ) -> pd.DataFrame:
+    return select_eval_prompts(dialogues, params.split, params.n_prompts, system_prompt, seed)
 
 
 def check_dpo_lineage(sft_adapter: AdapterHandle, dpo_adapter: AdapterHandle) -> None:
@@ -42,7 +44,7 @@ def check_dpo_lineage(sft_adapter: AdapterHandle, dpo_adapter: AdapterHandle) ->
 
 
 def _variants(base_model: LocalModel, sft_adapter: AdapterHandle, dpo_adapter: AdapterHandle,
-              model_params: dict) -> VariantModel:
+              model_params: BaseModelParams) -> VariantModel:
     """Base, SFT and DPO on one copy of the base weights, once DPO is known to be trained on this SFT adapter."""
     check_dpo_lineage(sft_adapter, dpo_adapter)
     return VariantModel(base_model.path, sft_adapter.path, dpo_adapter.path, model_params,
@@ -50,7 +52,8 @@ def _variants(base_model: LocalModel, sft_adapter: AdapterHandle, dpo_adapter: A
 
 
 def generate_variant_replies(base_model: LocalModel, sft_adapter: AdapterHandle, dpo_adapter: AdapterHandle,
-                             eval_prompts: pd.DataFrame, model_params: dict, params: dict, seed: int) -> pd.DataFrame:
+                             eval_prompts: pd.DataFrame, model_params: BaseModelParams, params: EvaluationParams,
+                             seed: int) -> pd.DataFrame:
     """The same prompts and decoding settings for base, SFT and DPO (``evaluation.generation.backend``)."""
     tokenizer = load_tokenizer(sft_adapter.path)
     if generation_backend(params["generation"]) == VLLM:
@@ -62,7 +65,7 @@ def generate_variant_replies(base_model: LocalModel, sft_adapter: AdapterHandle,
                            params["batch_size"], seed)
 
 
-def train_epitome(epitome_pairs: pd.DataFrame, params: dict, seed: int) -> tuple[EpitomeScorer, dict]:
+def train_epitome(epitome_pairs: pd.DataFrame, params: EpitomeParams, seed: int) -> tuple[EpitomeScorer, dict]:
     """Train the ER/IP/EX scorer; report held-out accuracy and macro-F1 beside the published figures."""
     train, val, test = split_pairs(epitome_pairs, params["val_fraction"], params["test_fraction"], seed,
                                    group_column=params.get("group_column"))
@@ -85,13 +88,13 @@ def epitome_metrics(report: dict) -> dict:
             for m, values in report["heldout_test"].items() for k, v in values.items()}
 
 
-def score_replies(generations: pd.DataFrame, scorer: EpitomeScorer, params: dict) -> pd.DataFrame:
+def score_replies(generations: pd.DataFrame, scorer: EpitomeScorer, params: EvaluationParams) -> pd.DataFrame:
     """Per prompt and variant: EPITOME levels and squared gaps, BERTScore against the reference, length."""
     return score_reply_frame(generations, scorer, params)
 
 
 def measure_retention(base_model: LocalModel, sft_adapter: AdapterHandle, dpo_adapter: AdapterHandle,
-                      model_params: dict, params: dict, seed: int) -> tuple[dict, dict]:
+                      model_params: BaseModelParams, params: RetentionParams, seed: int) -> tuple[dict, dict]:
     """MMLU accuracy (lm-eval) and mean per-token KL to the base on general, non-ED texts, per variant."""
     models = _variants(base_model, sft_adapter, dpo_adapter, model_params)
     tokenizer = load_tokenizer(sft_adapter.path)
@@ -100,7 +103,7 @@ def measure_retention(base_model: LocalModel, sft_adapter: AdapterHandle, dpo_ad
 
 
 def compare_variants(scores: pd.DataFrame, retention: dict, retention_items: dict, dpo_adapter: AdapterHandle,
-                     params: dict, seed: int):
+                     params: EvaluationParams, seed: int):
     """The comparison table (CSV and Markdown), bootstrap CIs, plots, and one nested MLflow run per variant."""
     orders = params["distinct_orders"]
     table = comparison_table(scores, retention, orders)

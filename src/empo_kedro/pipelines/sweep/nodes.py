@@ -16,6 +16,7 @@ from empo_kedro.evaluation.variant_evaluation import kl_texts
 from empo_kedro.evaluation.variants import BASE, DPO, SFT
 from empo_kedro.io.model_datasets import AdapterHandle, LocalModel
 from empo_kedro.io.sweep_store import TrialStore
+from empo_kedro.params import BaseModelParams, DpoParams, EvaluationParams, PreferencesParams, SweepParams
 from empo_kedro.reporting.plots import categorical_setting, plot_sweep
 from empo_kedro.sweep.final import ablation_variant, cached_compare_final, json_records
 from empo_kedro.sweep.space import SweepConfigError, ablation_spec, fingerprint, plan_trials, select_best
@@ -26,14 +27,15 @@ from empo_kedro.tracking.machine import machine_tags
 logger = logging.getLogger(__name__)
 
 
-def plan_sweep(sweep: dict, dpo: dict, preferences: dict, seed: int) -> list[dict]:
+def plan_sweep(sweep: SweepParams, dpo: DpoParams, preferences: PreferencesParams, seed: int) -> list[dict]:
     """The trials to run: each one's varied settings, rejected-turn strategy and full ``dpo`` parameter block."""
-    plan = plan_trials(sweep, dpo, preferences["strategy"], seed)
+    plan = plan_trials(sweep, dpo, preferences.strategy, seed)
     logger.info("Sweep: %s search, %d trials over %s", sweep["method"], len(plan), list(plan[0]["settings"]))
     return plan
 
 
-def build_sweep_pairs(dialogues: pd.DataFrame, plan: list[dict], sweep: dict, preferences: dict,
+def build_sweep_pairs(dialogues: pd.DataFrame, plan: list[dict], sweep: SweepParams,
+                      preferences: PreferencesParams,
                       emotion_maps: dict, emotion_labels: list[str], system_prompt: str, seed: int) -> pd.DataFrame:
     """Preference pairs for every strategy a trial or the ablation may use, from the same dialogues, with a
     ``strategy`` column. Draw k of a strategy is the same whatever the number of draws."""
@@ -57,7 +59,8 @@ def build_sweep_pairs(dialogues: pd.DataFrame, plan: list[dict], sweep: dict, pr
 
 
 def _context(base_model: LocalModel, sft_adapter: AdapterHandle, dialogues: pd.DataFrame, scorer: EpitomeScorer,
-             store: TrialStore, plan: list[dict], model_params: dict, eval_params: dict, sweep: dict,
+             store: TrialStore, plan: list[dict], model_params: BaseModelParams, eval_params: EvaluationParams,
+             sweep: SweepParams,
              system_prompt: str, seed: int) -> SweepContext:
     selection = sweep["selection"]
     prompts = select_eval_prompts(dialogues, selection["split"], selection.get("n_prompts"), system_prompt, seed)
@@ -79,7 +82,8 @@ def _wall(record: dict) -> float:
 
 def run_sweep_trials(base_model: LocalModel, sft_adapter: AdapterHandle, pairs: pd.DataFrame,
                      dialogues: pd.DataFrame, scorer: EpitomeScorer, store: TrialStore, plan: list[dict],
-                     model_params: dict, eval_params: dict, sweep: dict, system_prompt: str, seed: int) -> dict:
+                     model_params: BaseModelParams, eval_params: EvaluationParams, sweep: SweepParams,
+                     system_prompt: str, seed: int) -> dict:
     """Every trial of the plan, trained and scored on the selection split or reused from the sweep folder."""
     started = time.perf_counter()
     ctx = _context(base_model, sft_adapter, dialogues, scorer, store, plan, model_params, eval_params, sweep,
@@ -101,7 +105,7 @@ def run_sweep_trials(base_model: LocalModel, sft_adapter: AdapterHandle, pairs: 
     return {"sweep_id": ctx.sweep_id, "split": ctx.split, "reference": reference["metrics"], "trials": trials}
 
 
-def select_sweep_trial(sweep_trials: dict, sweep: dict) -> dict:
+def select_sweep_trial(sweep_trials: dict, sweep: SweepParams) -> dict:
     """The best trial on the selection split, within the guards; named on the parent run."""
     selection = select_best(sweep_trials["trials"], sweep_trials["reference"], sweep["selection"])
     best = next(t for t in sweep_trials["trials"] if t["trial_id"] == selection["best_trial"])
@@ -117,7 +121,8 @@ def select_sweep_trial(sweep_trials: dict, sweep: dict) -> dict:
 
 def run_sweep_ablation(base_model: LocalModel, sft_adapter: AdapterHandle, pairs: pd.DataFrame,
                        dialogues: pd.DataFrame, scorer: EpitomeScorer, store: TrialStore, plan: list[dict],
-                       selection: dict, model_params: dict, eval_params: dict, sweep: dict, system_prompt: str,
+                       selection: dict, model_params: BaseModelParams, eval_params: EvaluationParams,
+                       sweep: SweepParams, system_prompt: str,
                        seed: int) -> dict:
     """The best settings with random rejected turns (reused when the grid held it), scored on the same split."""
     started = time.perf_counter()
@@ -135,8 +140,8 @@ def run_sweep_ablation(base_model: LocalModel, sft_adapter: AdapterHandle, pairs
 
 
 def evaluate_sweep_final(base_model: LocalModel, sft_adapter: AdapterHandle, store: TrialStore, selection: dict,
-                         ablation: dict, dialogues: pd.DataFrame, scorer: EpitomeScorer, model_params: dict,
-                         eval_params: dict, sweep: dict, system_prompt: str, seed: int) -> dict:
+                         ablation: dict, dialogues: pd.DataFrame, scorer: EpitomeScorer, model_params: BaseModelParams,
+                         eval_params: EvaluationParams, sweep: SweepParams, system_prompt: str, seed: int) -> dict:
     """Base / SFT / DPO(best) / DPO(ablation) on the final split with CIs; one nested MLflow run per variant."""
     final, best = sweep["final"], selection["best"]
     prompts = select_eval_prompts(dialogues, final["split"], final.get("n_prompts"), system_prompt, seed)
@@ -166,7 +171,7 @@ def evaluate_sweep_final(base_model: LocalModel, sft_adapter: AdapterHandle, sto
             "mlflow_run_ids": run_ids, "wall_s": result["wall_s"], "reused": result["reused"]}
 
 
-def plot_sweep_trials(sweep_trials: dict, selection: dict, sweep: dict):
+def plot_sweep_trials(sweep_trials: dict, selection: dict, sweep: SweepParams):
     """The selection metric of every trial against the varied settings (``sweep.plot.x``)."""
     rows = [{"trial_id": t["trial_id"], "strategy": t["strategy"], **t["settings"], **t["metrics"]}
             for t in sweep_trials["trials"]]
