@@ -22,14 +22,22 @@ import numpy as np
 import torch
 from transformers import PreTrainedModel
 
+from empo_kedro.training.trl_private import LABELLED_POSITIONS_ONLY, speedup_supported
+
 logger = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
 def labelled_positions_only() -> Iterator[None]:
-    """While active, TRL's fused LM head projects only positions with a label (as it does on CUDA)."""
+    """While active, TRL's fused LM head projects only positions with a label (as it does on CUDA).
+
+    Does nothing (after one warning) if the installed TRL lacks the private name it replaces (``trl_private``).
+    """
     import trl.trainer.utils as trl_utils
 
+    if not speedup_supported(LABELLED_POSITIONS_ONLY):
+        yield
+        return
     original = trl_utils._use_triton
     trl_utils._use_triton = lambda device: True  # only read there to choose compact (labelled-only) scoring
     try:
@@ -59,12 +67,19 @@ def cast_frozen_weights(model: PreTrainedModel, dtype: torch.dtype | None) -> Pr
     """Cast the (frozen) base weights to ``dtype`` before a LoRA adapter is attached; None leaves them as they are.
 
     PEFT keeps adapter weights in fp32 on a bf16/fp16 base (``autocast_adapter_dtype``), so only the frozen part is
-    rounded; merge adapters into the base *before* this, in fp32.
+    rounded; merge adapters into the base *before* this, in fp32. Only parameters are cast: buffers such as the
+    rotary embedding's ``inv_freq`` keep their dtype (``model.to(dtype)`` would round the rotary frequencies to bf16,
+    which shifts every position's angle).
     """
-    if dtype is None or next(model.parameters()).dtype == dtype:
+    if dtype is None:
         return model
-    logger.info("Frozen base weights cast to %s for training (adapter weights stay float32)", dtype)
-    return model.to(dtype)
+    floating = [p for p in model.parameters() if p.is_floating_point() and p.dtype != dtype]
+    if not floating:
+        return model
+    logger.info("Frozen base weights cast to %s for training (buffers and adapter weights stay float32)", dtype)
+    for param in floating:
+        param.data = param.data.to(dtype)
+    return model
 
 
 def length_bucketed_order(
