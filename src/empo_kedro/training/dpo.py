@@ -174,7 +174,7 @@ def use_reference_cache(trainer: DPOTrainer, params: Mapping[str, Any]) -> dict[
     if not lineage:
         logger.warning("DPO: reference log-prob cache off for this run: the reference lineage is unknown")
         return {}
-    computation = computation_settings(trainer, (params.get("speed") or {}).get("frozen_weights_dtype"))
+    computation = computation_settings(trainer, str(frozen_dtype_of(params)))  # resolved, not "auto"
     cache = ReferenceLogProbCache(settings["folder"], reference_key(lineage, computation))
     return attach_reference_log_probs(trainer, cache)
 

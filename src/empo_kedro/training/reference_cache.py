@@ -70,7 +70,7 @@ class ReferenceLogProbCache:
         os.replace(temporary, self.path)
 
 
-def computation_settings(trainer: DPOTrainer, frozen_weights_dtype: str | None) -> dict[str, Any]:
+def computation_settings(trainer: DPOTrainer, frozen_weights_dtype: str) -> dict[str, Any]:
     """Settings of the trainer that change a reference log-prob (part of the reference key)."""
     args = trainer.args
     return {"frozen_weights_dtype": frozen_weights_dtype, "bf16": bool(args.bf16), "fp16": bool(args.fp16),
