@@ -50,7 +50,7 @@ def sequence_key(prompt_ids: Sequence[int], completion_ids: Sequence[int]) -> st
 
 
 class ReferenceLogProbCache:
-    """``{sequence key: summed reference log-prob}`` of one reference, stored as ``<folder>/<reference key>.parquet``."""
+    """``{sequence key: summed reference log-prob}`` of one reference, kept in ``<folder>/<reference key>.parquet``."""
 
     def __init__(self, folder: Path | str, key: str) -> None:
         self.path = Path(folder) / f"{key}.parquet"
