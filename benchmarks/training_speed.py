@@ -247,6 +247,7 @@ class AdapterProbe(TrainerCallback):
     def __init__(self, initial: dict[str, torch.Tensor]) -> None:
         self.initial = initial
         self.final: dict[str, torch.Tensor] = {}
+        self.shared_prompt_calls = 0
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         trained = trained_lora(model)
@@ -259,6 +260,8 @@ class AdapterProbe(TrainerCallback):
 
     def on_train_end(self, args, state, control, model=None, **kwargs):
         self.final = {name: p.detach().float().cpu().clone() for name, p in trained_lora(model).items()}
+        base = model.get_base_model() if hasattr(model, "get_base_model") else model
+        self.shared_prompt_calls = getattr(base, "shared_prompt_calls", 0)  # > 0: prompt sharing really ran
 
 
 def trained_lora(model: torch.nn.Module) -> dict[str, torch.nn.Parameter]:
@@ -304,6 +307,7 @@ def dpo_run_summary(timer: StepTimer, warmup: int, history: list[dict], probe: A
                     "final_loss": step_losses(history)[-1], "setup_s": setup_s, "peak_rss_mib": peak_rss_mib(),
                     "load_average_1min": [load_before, os.getloadavg()[0]]})
     summary["final_lora"] = probe.final
+    summary["shared_prompt_calls"] = probe.shared_prompt_calls
     return summary
 
 
@@ -363,6 +367,7 @@ def run_dpo_project(model_dir: Path, params: dict, pairs: pd.DataFrame, steps: i
     from empo_kedro.training.dpo import train_dpo
     from empo_kedro.training.modeling import load_causal_lm, load_tokenizer
     from empo_kedro.training.precision import resolve_bf16_flag, resolve_dtype_switch
+    from empo_kedro.training.trl_private import LABELLED_POSITIONS_ONLY, speedup_supported
 
     release_memory()
     reset_peak_rss()
@@ -388,9 +393,9 @@ def run_dpo_project(model_dir: Path, params: dict, pairs: pd.DataFrame, steps: i
         "gradient_checkpointing": bool(dpo["training"].get("gradient_checkpointing")),
         "reference_cache": bool(dpo["reference_cache"].get("enabled")),
         "reference_precompute_s": metrics.get("reference_precompute_s", 0.0),
-        "prompt_sharing": speed.get("prompt_sharing", "auto") in (True, "auto") and DEVICE == "cpu"
-        or speed.get("prompt_sharing") is True,
-        "labelled_positions_only": bool(speed.get("labelled_positions_only", True)),
+        "prompt_sharing": summary["shared_prompt_calls"] > 0,
+        "labelled_positions_only": (bool(speed.get("labelled_positions_only", True))
+                                    and speedup_supported(LABELLED_POSITIONS_ONLY)) or DEVICE.startswith("cuda"),
         "speed_settings": speed,
     })
     del model
@@ -504,7 +509,8 @@ def run_dpo_comparison(model_dir: Path, params: dict, pairs: pd.DataFrame, steps
             "step_s_per_run": [r["step_s"] for r in path_runs], "setup_s_per_run": [r["setup_s"] for r in path_runs],
             "precision": {"autocast": precision, "frozen_weights": first["frozen_weights_dtype"]},
             **{key: first[key] for key in ("gradient_checkpointing", "prompt_sharing", "labelled_positions_only",
-                                           "precompute_ref_log_probs", "reference_cache") if key in first},
+                                           "precompute_ref_log_probs", "reference_cache", "shared_prompt_calls")
+               if key in first},
             "flops_per_pair": flops,
             "mfu": flops * pairs_per_s / (peaks["bf16" if precision == "bf16" else "fp32"]["wall"] * 1e9),
             "mfu_cpu_time": flops * batch / (stats["step_cpu_s_median"] + precompute_s / steps)
@@ -673,7 +679,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--steps", type=int, default=None, help="DPO/SFT steps (default: pairs / batch size)")
     ap.add_argument("--warmup", type=int, default=2, help="steps of each run left out of the step-time statistics")
     ap.add_argument("--rounds", type=int, default=2, help="times each DPO path runs, alternating (a b c a b c)")
-    ap.add_argument("--learning-rate", type=float, default=2e-3,
+    ap.add_argument("--learning-rate", type=float, default=5e-3,
                     help="DPO learning rate of every path: high enough that N steps move the loss far from ln 2, "
                          "so the equal-training check means something")
     ap.add_argument("--dpo-paths", default=",".join(DPO_PATHS), help=f"subset of {list(DPO_PATHS)}")

@@ -170,14 +170,14 @@ def test_dpo_with_all_speedups_learns_what_plain_trl_learns(tiny_dir, tmp_path):
 
 
 def test_dpo_with_bf16_frozen_weights_learns_what_bf16_trl_learns(tiny_dir, tmp_path):
-    """bf16 frozen weights under autocast against stock TRL's bf16 mixed precision (fp32 weights): the rounding of
-    the frozen weights is the only difference, so losses agree to bf16 precision (~1%), not to fp32's."""
+    """bf16 frozen weights under autocast against stock TRL's bf16 mixed precision (fp32 weights): autocast rounds
+    the same linear weights to bf16 on every call, so the paths differ only in the order of bf16 operations."""
     (fast_losses, stock_losses), _, fast_lora, stock_lora = train_fast_and_stock(tiny_dir, tmp_path, "bfloat16", True)
     assert abs(stock_losses[-1] - math.log(2)) > 0.2
-    np.testing.assert_allclose(fast_losses, stock_losses, rtol=0.03, atol=0.01)
+    np.testing.assert_allclose(fast_losses, stock_losses, rtol=1e-3, atol=1e-4)  # measured ~1e-4
     moved_fast = torch.cat([fast_lora[n].flatten() for n in sorted(fast_lora) if "lora_B" in n])
     moved_stock = torch.cat([stock_lora[n].flatten() for n in sorted(stock_lora) if "lora_B" in n])
-    assert (moved_fast - moved_stock).norm() < 0.1 * moved_stock.norm()
+    assert (moved_fast - moved_stock).norm() < 0.02 * moved_stock.norm()  # measured 0.7%
 
 
 def test_labelled_positions_only_restores_trl_and_keeps_log_probs(tiny_dir, tmp_path):
@@ -218,19 +218,22 @@ def test_bucketed_epochs_keep_draw_order_and_prompts():
 def test_frozen_weights_cast_keeps_lora_weights_in_float32(tiny_dir):
     model = cast_frozen_weights(load_adapted_model(tiny_dir, MODEL_PARAMS), torch.bfloat16)
     policy = get_peft_model(model, lora_config({"r": 4, "alpha": 8}))
-    dtypes = {name.split(".")[-2] if "lora_" in name else "base": p.dtype for name, p in policy.named_parameters()}
-    assert dtypes["base"] == torch.bfloat16
+    assert policy.get_base_model().model.layers[0].mlp.up_proj.base_layer.weight.dtype == torch.bfloat16
     assert {p.dtype for n, p in policy.named_parameters() if p.requires_grad} == {torch.float32}
     assert preference_records(varied_pairs().head(1))[0]["chosen"][0]["role"] == "assistant"
     assert add_fused_lm_head  # the TRL hook the speed-ups build on is still exported
 
 
 def test_frozen_weights_cast_keeps_rotary_buffers_in_float32(tiny_dir):
+    """Only what autocast computes in bf16 anyway is held in bf16: linear weights, not embeddings, norms, buffers."""
     model = cast_frozen_weights(load_adapted_model(tiny_dir, MODEL_PARAMS), torch.bfloat16)
     buffers = dict(model.named_buffers())
     assert any(name.endswith("inv_freq") for name in buffers)
     assert {b.dtype for name, b in buffers.items() if "inv_freq" in name} == {torch.float32}
-    assert {p.dtype for p in model.parameters()} == {torch.bfloat16}
+    dtypes = {name: p.dtype for name, p in model.named_parameters()}
+    assert {d for n, d in dtypes.items() if n.endswith("proj.weight")} == {torch.bfloat16}
+    assert {d for n, d in dtypes.items() if "embed" in n or "norm" in n} == {torch.float32}
+    assert model.get_output_embeddings().weight.dtype == torch.float32
 
 
 def test_labelled_positions_only_is_active_on_the_cpu(tiny_dir, tmp_path, monkeypatch):

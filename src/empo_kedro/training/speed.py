@@ -64,21 +64,28 @@ def frozen_dtype_of(params: Mapping[str, Any]) -> torch.dtype | None:
 
 
 def cast_frozen_weights(model: PreTrainedModel, dtype: torch.dtype | None) -> PreTrainedModel:
-    """Cast the (frozen) base weights to ``dtype`` before a LoRA adapter is attached; None leaves them as they are.
+    """Cast the frozen weights of the linear layers to ``dtype`` before a LoRA adapter is attached; None leaves the
+    model as it is.
 
-    PEFT keeps adapter weights in fp32 on a bf16/fp16 base (``autocast_adapter_dtype``), so only the frozen part is
-    rounded; merge adapters into the base *before* this, in fp32. Only parameters are cast: buffers such as the
-    rotary embedding's ``inv_freq`` keep their dtype (``model.to(dtype)`` would round the rotary frequencies to bf16,
-    which shifts every position's angle).
+    Under autocast these are exactly the weights every call would round to bf16 anyway, so holding them in bf16 only
+    saves the per-call cast. Everything autocast keeps in fp32 stays fp32: embeddings (and a tied LM head), so the
+    residual stream stays fp32; norm weights; buffers such as the rotary ``inv_freq`` (``model.to(dtype)`` rounded
+    all of them, which made training differ from stock bf16 mixed precision by more than rounding). PEFT keeps
+    adapter weights in fp32 (``autocast_adapter_dtype``); merge adapters into the base *before* this, in fp32.
     """
     if dtype is None:
         return model
-    floating = [p for p in model.parameters() if p.is_floating_point() and p.dtype != dtype]
-    if not floating:
+    output_embeddings = model.get_output_embeddings()
+    skip = {id(output_embeddings.weight)} if output_embeddings is not None else set()
+    frozen = [module.weight for module in model.modules()
+              if isinstance(module, torch.nn.Linear) and module.weight.is_floating_point()
+              and id(module.weight) not in skip and module.weight.dtype != dtype]
+    if not frozen:
         return model
-    logger.info("Frozen base weights cast to %s for training (buffers and adapter weights stay float32)", dtype)
-    for param in floating:
-        param.data = param.data.to(dtype)
+    logger.info("Frozen linear weights cast to %s for training (embeddings, norms, buffers and adapter weights stay "
+                "float32)", dtype)
+    for weight in frozen:
+        weight.data = weight.data.to(dtype)
     return model
 
 
