@@ -24,7 +24,8 @@ def load_benchmark():
 def test_quick_benchmark_reports_every_path_and_the_equal_training_check(tmp_path):
     benchmark = load_benchmark()
     model_dir = make_tiny_causal_lm(tmp_path / "tiny")
-    result = benchmark.main(["--quick", "--no-mlflow", "--ed-dir", str(REPO / "data" / "01_raw" / "empatheticdialogues"),
+    sample_ed = REPO / "data" / "01_raw" / "empatheticdialogues"
+    result = benchmark.main(["--quick", "--no-mlflow", "--ed-dir", str(sample_ed),
                              "--model-dir", str(model_dir), "--out-dir", str(tmp_path / "out"), "--peak-size", "256"])
     written = json.loads((tmp_path / "out" / "training_speed_quick.json").read_text())
     paths = written["dpo"]["paths"]

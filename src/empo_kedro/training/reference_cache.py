@@ -59,7 +59,7 @@ class ReferenceLogProbCache:
             table = pd.read_parquet(self.path)
             if tuple(table.columns) != CACHE_COLUMNS:
                 raise ValueError(f"{self.path}: not a reference log-prob cache (columns {list(table.columns)})")
-            self.values = dict(zip(table["key"], table["log_prob"].astype(float)))
+            self.values = dict(zip(table["key"], table["log_prob"].astype(float), strict=True))
         self.loaded = len(self.values)
 
     def save(self) -> None:
@@ -104,7 +104,7 @@ def attach_reference_log_probs(trainer: DPOTrainer, cache: ReferenceLogProbCache
     """
     if trainer.ld_alpha is not None:
         raise ValueError("The reference log-prob cache stores plain sums; it does not cover ld_alpha weighting")
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     stats = {"reference_cache_hits": 0, "reference_cache_computed": 0}
     batch_size = trainer.args.precompute_ref_batch_size or trainer.args.per_device_train_batch_size
     for name in ("train_dataset", "eval_dataset"):
@@ -115,11 +115,11 @@ def attach_reference_log_probs(trainer: DPOTrainer, cache: ReferenceLogProbCache
             raise ValueError(f"The reference log-prob cache needs a map-style {name}, got {type(dataset).__name__}")
         rows = dataset.select_columns(["prompt_ids", "chosen_ids", "rejected_ids"]).to_dict()
         keys = [(sequence_key(p, c), sequence_key(p, r))
-                for p, c, r in zip(rows["prompt_ids"], rows["chosen_ids"], rows["rejected_ids"])]
+                for p, c, r in zip(rows["prompt_ids"], rows["chosen_ids"], rows["rejected_ids"], strict=True)]
         missing = [i for i, (c, r) in enumerate(keys) if c not in cache.values or r not in cache.values]
         if missing:
             chosen, rejected = _missing_log_probs(trainer, dataset.select(missing), batch_size)
-            for i, chosen_logp, rejected_logp in zip(missing, chosen, rejected):
+            for i, chosen_logp, rejected_logp in zip(missing, chosen, rejected, strict=True):
                 cache.values.setdefault(keys[i][0], chosen_logp)
                 cache.values.setdefault(keys[i][1], rejected_logp)
         stats["reference_cache_hits"] += 2 * (len(keys) - len(missing))
@@ -130,6 +130,7 @@ def attach_reference_log_probs(trainer: DPOTrainer, cache: ReferenceLogProbCache
         cache.save()
     trainer.precompute_ref_logps = True
     stats["reference_precompute_s"] = time.perf_counter() - started
+    stats["reference_precompute_cpu_s"] = time.process_time() - cpu_started
     logger.info("Reference log-probs: %d from the cache %s, %d computed (%.1f s)", stats["reference_cache_hits"],
                 cache.path, stats["reference_cache_computed"], stats["reference_precompute_s"])
     return stats
