@@ -239,7 +239,8 @@ DPO_PATHS = {
     "best_stock_fp32": "best_stock in fp32 (no autocast) -- the exact equal-training check",
     "project_fp32": "project with fp32 weights and no autocast -- the exact equal-training check",
 }
-DEFAULT_DPO_PATHS = ("default", "best_stock", "best_stock_precompute", "project")
+DEFAULT_DPO_PATHS = ("default", "best_stock", "best_stock_precompute", "project", "best_stock_fp32", "project_fp32")
+FP32_CHECK_PATHS = ("best_stock_fp32", "project_fp32")  # run in the first round only (the check, not the timing)
 
 
 class AdapterProbe(TrainerCallback):
@@ -485,6 +486,8 @@ def run_dpo_comparison(model_dir: Path, params: dict, pairs: pd.DataFrame, steps
     runs: dict[str, list[dict]] = {path: [] for path in paths}
     for round_index in range(rounds):
         for path in paths:
+            if round_index > 0 and path in FP32_CHECK_PATHS:
+                continue
             logger.info("DPO round %d/%d: %s", round_index + 1, rounds, path)
             run = (run_dpo_project(model_dir, params, pairs, steps, warmup, initial, fp32=path == "project_fp32")
                    if path.startswith("project")
@@ -549,6 +552,10 @@ def run_dpo_comparison(model_dir: Path, params: dict, pairs: pd.DataFrame, steps
     if "project_fp32" in runs and "best_stock_fp32" in runs:
         result["equal_training_fp32"] = equal_training(runs["project_fp32"][0], runs["best_stock_fp32"][0], initial,
                                                        FP32_TOLERANCE)
+    if "best_stock" in runs and "best_stock_fp32" in runs:
+        # How far bf16 alone moves stock TRL from its own fp32 run: the scale of the bf16 gaps above.
+        result["bf16_noise_stock_vs_its_fp32"] = equal_training(runs["best_stock"][0], runs["best_stock_fp32"][0],
+                                                                initial)
     if "project" in result["paths"] and "default" in result["paths"]:
         result["dpo_speedup_vs_default"] = (result["paths"]["project"]["pairs_per_s"]
                                             / result["paths"]["default"]["pairs_per_s"])

@@ -29,7 +29,8 @@ def test_quick_benchmark_reports_every_path_and_the_equal_training_check(tmp_pat
                              "--model-dir", str(model_dir), "--out-dir", str(tmp_path / "out"), "--peak-size", "256"])
     written = json.loads((tmp_path / "out" / "training_speed_quick.json").read_text())
     paths = written["dpo"]["paths"]
-    assert set(paths) == {"default", "best_stock", "best_stock_precompute", "project"}
+    assert set(paths) == {"default", "best_stock", "best_stock_precompute", "project", "best_stock_fp32",
+                          "project_fp32"}
     assert written["dpo"]["best_stock_variant"] in ("best_stock", "best_stock_precompute")
     for key in ("dpo_speedup_vs_best_stock", "dpo_speedup_vs_default", "peak_rss_project_over_best_stock"):
         assert written[key] > 0
@@ -43,3 +44,6 @@ def test_quick_benchmark_reports_every_path_and_the_equal_training_check(tmp_pat
     equal = written["dpo"]["equal_training"]
     assert equal["steps"] == 8 and equal["lora_relative_gap"] >= 0
     assert result["dpo"]["equal_training"] == equal
+    exact = written["dpo"]["equal_training_fp32"]  # fp32: the project's step is stock's step, up to rounding
+    assert exact["within_tolerance"] and exact["max_abs_loss_gap_per_step"] < 1e-4, exact
+    assert written["dpo"]["bf16_noise_stock_vs_its_fp32"]["steps"] == 8
