@@ -2,9 +2,11 @@
 
 DPO's reference is the SFT model (the DPO adapter disabled), which never changes during training; its log-prob of a
 completion depends only on the reference weights, how they are computed and the tokens. TRL recomputes it for
-every batch (or, with ``precompute_ref_log_probs``, once per run and per draw). Here each (prompt, completion) is
-scored once: the chosen side repeats in every epoch's draw, every sweep trial shares the SFT reference, and a rerun
-finds the values on disk.
+every batch (or, with ``precompute_ref_log_probs``, once per run). Here each (prompt, completion) is scored once
+and kept: every sweep trial shares the SFT reference, a rerun finds the values on disk, and a later draw's chosen
+side (the same in every epoch) is found too once an earlier run has stored it. Within one run, missing pairs are
+scored together as pairs (a pair whose chosen side is known but whose rejected side is new is scored whole: the
+prompt pass, most of the cost, is needed for the rejected side anyway).
 
 Keys: ``reference_key`` hashes the reference lineage (base model fingerprint + sha256 of each merged SFT adapter) and
 every setting that changes the computed value (frozen-weight dtype, autocast, max length, truncation); one file per
