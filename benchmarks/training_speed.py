@@ -99,6 +99,14 @@ def reset_peak_rss() -> None:
         logger.warning("Cannot reset the peak RSS here; peaks of later phases include earlier ones")
 
 
+def rss_mib() -> float:
+    """Resident memory now (what a run starts from: earlier runs' memory the allocator has not returned)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def peak_rss_mib() -> float:
     if DEVICE.startswith("cuda"):
         logger.info("Peak GPU memory allocated: %.0f MiB", torch.cuda.max_memory_allocated() / 2**20)
@@ -332,7 +340,7 @@ def run_dpo_stock(model_dir: Path, params: dict, ordered_pairs: pd.DataFrame, st
 
     release_memory()
     reset_peak_rss()
-    load_before = os.getloadavg()[0]
+    load_before, rss_start = os.getloadavg()[0], rss_mib()
     tokenizer = load_tokenizer(model_dir)
     policy = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).to(DEVICE)
     training = params["dpo"]["training"]
@@ -360,6 +368,7 @@ def run_dpo_stock(model_dir: Path, params: dict, ordered_pairs: pd.DataFrame, st
         setup_s, setup_cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
         trainer.train()
     summary = dpo_run_summary(timer, warmup, trainer.state.log_history, probe, setup_s, setup_cpu_s, load_before)
+    summary["peak_rss_over_start_mib"] = summary["peak_rss_mib"] - rss_start
     summary.update({"autocast_bf16": bool(config.bf16), "frozen_weights_dtype": "float32",
                     "gradient_checkpointing": bool(config.gradient_checkpointing),
                     "precompute_ref_log_probs": bool(config.precompute_ref_log_probs), "prompt_sharing": False,
@@ -380,7 +389,7 @@ def run_dpo_project(model_dir: Path, params: dict, pairs: pd.DataFrame, steps: i
 
     release_memory()
     reset_peak_rss()
-    load_before = os.getloadavg()[0]
+    load_before, rss_start = os.getloadavg()[0], rss_mib()
     tokenizer = load_tokenizer(model_dir)
     model = load_causal_lm(model_dir, params["base_model"])
     timer = StepTimer()
@@ -399,6 +408,7 @@ def run_dpo_project(model_dir: Path, params: dict, pairs: pd.DataFrame, steps: i
         total_s, total_cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
     summary = dpo_run_summary(timer, warmup, history, probe, total_s - sum(timer.times),
                               total_cpu_s - sum(timer.cpu_times), load_before)
+    summary["peak_rss_over_start_mib"] = summary["peak_rss_mib"] - rss_start
     speed = dpo.get("speed") or {}
     summary.update({
         "autocast_bf16": resolve_bf16_flag(dpo["training"].get("bf16"), DEVICE),
@@ -523,6 +533,8 @@ def run_dpo_comparison(model_dir: Path, params: dict, pairs: pd.DataFrame, steps
             "reference_precompute_cpu_s": precompute_cpu_s,
             "pairs_per_cpu_s": batch / (stats["step_cpu_s_median"] + precompute_cpu_s / steps),
             "peak_rss_mib": max(r["peak_rss_mib"] for r in path_runs),
+            # what the run itself added on top of the memory it started from (one process runs every path)
+            "peak_rss_over_start_mib": max(r["peak_rss_over_start_mib"] for r in path_runs),
             "final_loss": [r["final_loss"] for r in path_runs], "losses": first["losses"],
             "final_loss_distance_from_ln2": [math.log(2) - r["final_loss"] for r in path_runs],
             "load_average_1min": [r["load_average_1min"] for r in path_runs],
@@ -548,6 +560,8 @@ def run_dpo_comparison(model_dir: Path, params: dict, pairs: pd.DataFrame, steps
             result["dpo_speedup_vs_best_stock_warm_cache"] = (
                 project["pairs_per_s_without_precompute"] / stock["pairs_per_s"])
             result["peak_rss_project_over_best_stock"] = project["peak_rss_mib"] / stock["peak_rss_mib"]
+            result["peak_rss_increase_project_over_best_stock"] = (project["peak_rss_over_start_mib"]
+                                                                   / stock["peak_rss_over_start_mib"])
             result["equal_training"] = equal_training(runs["project"][0], runs[best][0], initial)
     if "project_fp32" in runs and "best_stock_fp32" in runs:
         result["equal_training_fp32"] = equal_training(runs["project_fp32"][0], runs["best_stock_fp32"][0], initial,
