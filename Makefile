@@ -54,7 +54,8 @@ results: setup
 viz: setup
 	$(BIN)/kedro viz run --host 127.0.0.1 --no-browser
 
-# Speed of the project's training/generation paths against the stock stack (needs ../shared/data; ~15 min on 2 cores).
+# Speed of the project's training/generation paths against stock TRL (needs ../shared/data; long on 2 cores;
+# BENCH_ARGS="--quick" is a smoke run).
 BENCH_ARGS ?=
 bench: setup
 	$(BIN)/python benchmarks/training_speed.py $(BENCH_ARGS)

@@ -34,6 +34,12 @@ from empo_kedro.training.config import (
 from empo_kedro.training.modeling import count_parameters, load_adapted_model, load_tokenizer, lora_config
 from empo_kedro.training.precision import resolve_training_block
 from empo_kedro.training.prefix_sharing import enable_prompt_sharing
+from empo_kedro.training.reference_cache import (
+    ReferenceLogProbCache,
+    attach_reference_log_probs,
+    computation_settings,
+    reference_key,
+)
 from empo_kedro.training.speed import (
     cast_frozen_weights,
     frozen_dtype_of,
@@ -159,6 +165,20 @@ def training_order(pairs: pd.DataFrame, params: Mapping[str, Any], seed: int) ->
     )
 
 
+def use_reference_cache(trainer: DPOTrainer, params: Mapping[str, Any]) -> dict[str, float]:
+    """Reference log-probs from the on-disk cache (``dpo.reference_cache``) when enabled; returns its counts."""
+    settings = params.get("reference_cache") or {}
+    if not settings.get("enabled", False):
+        return {}
+    lineage = params.get("lineage")
+    if not lineage:
+        logger.warning("DPO: reference log-prob cache off for this run: the reference lineage is unknown")
+        return {}
+    computation = computation_settings(trainer, str(frozen_dtype_of(params)))  # resolved, not "auto"
+    cache = ReferenceLogProbCache(settings["folder"], reference_key(lineage, computation))
+    return attach_reference_log_probs(trainer, cache)
+
+
 def train_dpo(
     sft_model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
@@ -174,9 +194,12 @@ def train_dpo(
     trainer = build_dpo_trainer(sft_model, tokenizer, train_pairs, eval_pairs, params, seed, output_dir)
     for callback in callbacks:
         trainer.add_callback(callback)
+    key = resume_key(params, seed, trainer.train_dataset)  # before cached reference columns are added
     with speed_context(params):
-        result = train_resumably(trainer, resume_key(params, seed, trainer.train_dataset), "DPO")
-        metrics: dict[str, float] = {"train_loss": float(result.training_loss), "train_pairs": len(train_pairs)}
+        cache_stats = use_reference_cache(trainer, params)
+        result = train_resumably(trainer, key, "DPO")
+        metrics: dict[str, float] = {"train_loss": float(result.training_loss), "train_pairs": len(train_pairs),
+                                     **cache_stats}
         if len(eval_pairs):
             heldout = trainer.evaluate(metric_key_prefix="heldout")
             metrics.update({k: float(v) for k, v in heldout.items() if isinstance(v, (int, float))})

@@ -22,6 +22,8 @@ from typing import Any
 import torch
 from transformers import PreTrainedModel
 
+from empo_kedro.training.trl_private import PROMPT_SHARING, speedup_supported
+
 logger = logging.getLogger(__name__)
 
 # Logit transforms the shared path does not replicate; models that use them keep TRL's forward.
@@ -134,10 +136,12 @@ def enable_prompt_sharing(model: PreTrainedModel, outputs: Sequence[str] = ("log
     if getattr(text_config, "model_type", "") in ("gpt_oss",) or getattr(text_config, "num_experts", None):
         logger.info("Prompt sharing off for mixture-of-experts models")
         return False
-    from trl.trainer.utils import _CHUNKED_LOGPROB_CHUNK_SIZE
-
     if getattr(model, "prompt_sharing_enabled", False):
         return True
+    if not speedup_supported(PROMPT_SHARING):
+        return False
+    from trl.trainer.utils import _CHUNKED_LOGPROB_CHUNK_SIZE
+
     trl_forward = model.forward
 
     @functools.wraps(type(model).forward)

@@ -22,14 +22,22 @@ import numpy as np
 import torch
 from transformers import PreTrainedModel
 
+from empo_kedro.training.trl_private import LABELLED_POSITIONS_ONLY, speedup_supported
+
 logger = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
 def labelled_positions_only() -> Iterator[None]:
-    """While active, TRL's fused LM head projects only positions with a label (as it does on CUDA)."""
+    """While active, TRL's fused LM head projects only positions with a label (as it does on CUDA).
+
+    Does nothing (after one warning) if the installed TRL lacks the private name it replaces (``trl_private``).
+    """
     import trl.trainer.utils as trl_utils
 
+    if not speedup_supported(LABELLED_POSITIONS_ONLY):
+        yield
+        return
     original = trl_utils._use_triton
     trl_utils._use_triton = lambda device: True  # only read there to choose compact (labelled-only) scoring
     try:
@@ -56,15 +64,29 @@ def frozen_dtype_of(params: Mapping[str, Any]) -> torch.dtype | None:
 
 
 def cast_frozen_weights(model: PreTrainedModel, dtype: torch.dtype | None) -> PreTrainedModel:
-    """Cast the (frozen) base weights to ``dtype`` before a LoRA adapter is attached; None leaves them as they are.
+    """Cast the frozen weights of the linear layers to ``dtype`` before a LoRA adapter is attached; None leaves the
+    model as it is.
 
-    PEFT keeps adapter weights in fp32 on a bf16/fp16 base (``autocast_adapter_dtype``), so only the frozen part is
-    rounded; merge adapters into the base *before* this, in fp32.
+    Under autocast these are exactly the weights every call would round to bf16 anyway, so holding them in bf16 only
+    saves the per-call cast. Everything autocast keeps in fp32 stays fp32: embeddings (and a tied LM head), so the
+    residual stream stays fp32; norm weights; buffers such as the rotary ``inv_freq`` (``model.to(dtype)`` rounded
+    all of them, which made training differ from stock bf16 mixed precision by more than rounding). PEFT keeps
+    adapter weights in fp32 (``autocast_adapter_dtype``); merge adapters into the base *before* this, in fp32.
     """
-    if dtype is None or next(model.parameters()).dtype == dtype:
+    if dtype is None:
         return model
-    logger.info("Frozen base weights cast to %s for training (adapter weights stay float32)", dtype)
-    return model.to(dtype)
+    output_embeddings = model.get_output_embeddings()
+    skip = {id(output_embeddings.weight)} if output_embeddings is not None else set()
+    frozen = [module.weight for module in model.modules()
+              if isinstance(module, torch.nn.Linear) and module.weight.is_floating_point()
+              and id(module.weight) not in skip and module.weight.dtype != dtype]
+    if not frozen:
+        return model
+    logger.info("Frozen linear weights cast to %s for training (embeddings, norms, buffers and adapter weights stay "
+                "float32)", dtype)
+    for weight in frozen:
+        weight.data = weight.data.to(dtype)
+    return model
 
 
 def length_bucketed_order(
