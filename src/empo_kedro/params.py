@@ -188,6 +188,14 @@ class SftParams(ParamsBlock):
 
 
 @block
+class ReferenceCacheParams(ParamsBlock):
+    """``dpo.reference_cache``: reference log-probs stored on disk, keyed by the reference model."""
+
+    enabled: bool
+    folder: str
+
+
+@block
 class DpoParams(ParamsBlock):
     """``dpo``; ``training`` goes to TRL's DPOConfig as is."""
 
@@ -198,6 +206,7 @@ class DpoParams(ParamsBlock):
     max_eval_pairs: int | None
     output_dir: str
     lora: LoraParams
+    reference_cache: ReferenceCacheParams
     speed: DpoSpeedParams
     training: dict
 
