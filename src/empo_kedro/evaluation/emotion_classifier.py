@@ -193,3 +193,40 @@ def emotion_fit(proba: np.ndarray, labels: Sequence[str], emotions: Sequence[str
         "emotion_top3": (top == true[:, None]).any(axis=1).astype(float),
         "emotion_p_opposite": np.where(opposite >= 0, proba[rows, np.maximum(opposite, 0)], np.nan),
     })
+
+
+EMOTION_FIT_METRICS = ("emotion_p_true", "emotion_top3", "emotion_p_opposite")
+
+
+def add_emotion_fit(scores: pd.DataFrame, classifier: EmotionClassifier, opposites: Mapping[str, str]
+                    ) -> pd.DataFrame:
+    """``scores`` (``response``, ``reference``, ``emotion``) with the :func:`emotion_fit` columns of each reply and,
+    as ``reference_<metric>``, of the human reference reply of its prompt (the ceiling; scored once per prompt)."""
+    scores = scores.reset_index(drop=True)
+    fit = emotion_fit(classifier.predict_proba(scores["response"].tolist()), classifier.labels,
+                      scores["emotion"].tolist(), opposites)
+    prompts = scores.drop_duplicates("conv_id")
+    reference = emotion_fit(classifier.predict_proba(prompts["reference"].tolist()), classifier.labels,
+                            prompts["emotion"].tolist(), opposites).set_index(prompts["conv_id"].to_numpy())
+    row_of = scores["conv_id"].to_numpy()
+    for metric in EMOTION_FIT_METRICS:
+        fit[f"reference_{metric}"] = reference.loc[row_of, metric].to_numpy()
+    return pd.concat([scores, fit], axis=1)
+
+
+def reference_emotion_fit(scores: pd.DataFrame) -> dict[str, float]:
+    """The means of the reference replies' emotion-fit metrics (one per prompt), from :func:`add_emotion_fit`."""
+    prompts = scores.drop_duplicates("conv_id")
+    return {metric: float(prompts[f"reference_{metric}"].mean()) for metric in EMOTION_FIT_METRICS
+            if f"reference_{metric}" in prompts.columns}
+
+
+def heldout_report(classifier: EmotionClassifier, heldout: pd.DataFrame, n_train: int, wall_s: float
+                   ) -> dict[str, Any]:
+    """Top-1 / top-3 accuracy on held-out listener turns, with the sizes and the chance level."""
+    proba = classifier.predict_proba(heldout["text"].tolist())
+    true = heldout["emotion"].tolist()
+    return {"top1_accuracy": topk_accuracy(proba, classifier.labels, true, 1),
+            "top3_accuracy": topk_accuracy(proba, classifier.labels, true, 3),
+            "n_train": int(n_train), "n_heldout": len(heldout), "n_labels": len(classifier.labels),
+            "chance_top1": 1.0 / len(classifier.labels), "wall_s": float(wall_s)}

@@ -21,6 +21,9 @@ from empo_kedro.data.dialogues import as_turns
 
 logger = logging.getLogger(__name__)
 
+#: The length-matched control variant: SFT decoding to the length of DPO's replies.
+SFT_LEN = "sft_len"
+
 
 class RowTargetLengthProcessor(LogitsProcessor):
     """End-of-sequence impossible before each row's target number of new tokens, and certain at it."""
