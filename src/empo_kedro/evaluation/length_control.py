@@ -39,20 +39,21 @@ def _as_seeds_by_prompts(values: ArrayLike, name: str) -> np.ndarray:
 
 def _ols_is_tuned(reference: np.ndarray, tuned: np.ndarray, reference_length: np.ndarray, tuned_length: np.ndarray,
                   weights: np.ndarray) -> np.ndarray:
-    """``is_tuned``'s coefficient of metric ~ 1 + is_tuned + length for a batch of prompt weights (B, n).
+    """``is_tuned``'s coefficient of metric ~ 1 + is_tuned + length, for B weightings of the prompts at once.
 
-    Weighted least squares through the normal equations: a prompt drawn w times counts w times (both its rows).
+    Every argument is (B, n) (or broadcasts to it): a prompt of weight w counts w times (both its rows). Weighted
+    least squares through the 3 x 3 normal equations, solved with the pseudo-inverse, which gives lstsq's
+    minimum-norm answer when the lengths are constant (a singular design).
     """
-    rows = [(reference, reference_length, 0.0), (tuned, tuned_length, 1.0)]
-    xtx = np.zeros((weights.shape[0], 3, 3))
-    xty = np.zeros((weights.shape[0], 3))
-    for metric, length, flag in rows:
-        design = np.stack([np.ones_like(length), np.full_like(length, flag), length], axis=1)  # (n, 3)
-        outer = np.einsum("ni,nj->nij", design, design).reshape(len(length), 9)
-        xtx += (weights @ outer).reshape(-1, 3, 3)
-        xty += weights @ (design * metric[:, None])
-    # lstsq copes with a constant length (a singular design): the minimum-norm solution.
-    return np.array([np.linalg.lstsq(a, b, rcond=None)[0][1] for a, b in zip(xtx, xty)])
+    sums = {}
+    for name, metric, length in (("r", reference, reference_length), ("t", tuned, tuned_length)):
+        sums[name] = [np.sum(weights * term, axis=-1) for term in
+                      (np.ones_like(length), length, length * length, metric, length * metric)]
+    (w_r, l_r, ll_r, m_r, lm_r), (w_t, l_t, ll_t, m_t, lm_t) = sums["r"], sums["t"]
+    xtx = np.stack([np.stack([w_r + w_t, w_t, l_r + l_t], -1), np.stack([w_t, w_t, l_t], -1),
+                    np.stack([l_r + l_t, l_t, ll_r + ll_t], -1)], -2)
+    xty = np.stack([m_r + m_t, m_t, lm_r + lm_t], -1)
+    return (np.linalg.pinv(xtx) @ xty[..., None])[..., 1, 0]
 
 
 def _ci_from(draws: np.ndarray, confidence: float) -> tuple[float, float]:
@@ -94,11 +95,10 @@ def length_adjusted_difference(reference: ArrayLike, tuned: ArrayLike, reference
     rng = np.random.default_rng(seed)
     prompt_weights, seed_weights = _resample(n, (arms["reference"][0].shape[0], arms["tuned"][0].shape[0]),
                                              n_resamples, rng)
-    draws = np.empty(n_resamples)
-    for b in range(n_resamples):
-        seeded = [(w[b] @ metric / w[b].sum(), w[b] @ length / w[b].sum())
-                  for w, (metric, length) in zip(seed_weights, arms.values())]
-        draws[b] = _ols_is_tuned(seeded[0][0], seeded[1][0], seeded[0][1], seeded[1][1], prompt_weights[b:b + 1])[0]
+    # per draw: the drawn seeds' mean per prompt (B, n), then the fit with the drawn prompts' counts as weights
+    seeded = [(w @ metric / w.sum(axis=1, keepdims=True), w @ length / w.sum(axis=1, keepdims=True))
+              for w, (metric, length) in zip(seed_weights, arms.values())]
+    draws = _ols_is_tuned(seeded[0][0], seeded[1][0], seeded[0][1], seeded[1][1], prompt_weights)
     low, high = _ci_from(draws, confidence)
     return {"diff": float(observed), "low": low, "high": high,
             "raw_diff": float(means["tuned"][0].mean() - means["reference"][0].mean()),

@@ -14,7 +14,7 @@ from empo_kedro.evaluation.emotion_classifier import EmotionClassifier
 from empo_kedro.evaluation.epitome import EpitomeScorer
 from empo_kedro.evaluation.generation import select_eval_prompts
 from empo_kedro.evaluation.variant_evaluation import kl_texts
-from empo_kedro.evaluation.variants import BASE, DPO, SFT
+from empo_kedro.evaluation.variants import DPO
 from empo_kedro.io.model_datasets import AdapterHandle, LocalModel
 from empo_kedro.io.sweep_store import TrialStore
 from empo_kedro.reporting.plots import categorical_setting, plot_sweep
