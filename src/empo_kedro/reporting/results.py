@@ -49,7 +49,7 @@ def num(value: Any, digits: int = 4) -> str:
     """How every number is written in the document (tests compare with MLflow's values through it)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
-    return f"{float(value):.{digits}f}"
+    return f"{round(float(value), digits) + 0.0:.{digits}f}"  # + 0.0: no "-0.0000"
 
 
 def describe_difference(tuned: str, reference: str, metric: str, diff: float, low: float, high: float) -> str:
