@@ -1,4 +1,5 @@
-"""Length-adjusted contrasts, the seed-and-prompt bootstrap and the LC win rate on hand-made data with known answers."""
+"""Length-adjusted contrasts, the seed-and-prompt bootstrap and the LC win rate on hand-made data with known
+answers."""
 
 from __future__ import annotations
 

@@ -15,12 +15,13 @@ def test_seed_copies_join_their_variant_only():
     variants = ["base", "sft", "dpo", "dpo_s1", "dpo_s2", "dpo_random", "dpo_random_s1", "sft_len"]
     assert seed_variant("dpo", 0) == "dpo" and seed_variant("dpo", 2) == "dpo_s2"
     assert groups_of(variants, ["dpo", "dpo_random"]) == {
-        "base": ["base"], "sft": ["sft"], "dpo": ["dpo", "dpo_s1", "dpo_s2"], "dpo_random": ["dpo_random", "dpo_random_s1"],
-        "sft_len": ["sft_len"]}
+        "base": ["base"], "sft": ["sft"], "dpo": ["dpo", "dpo_s1", "dpo_s2"],
+        "dpo_random": ["dpo_random", "dpo_random_s1"], "sft_len": ["sft_len"]}
 
 
 def fake_scores(n: int = 30) -> pd.DataFrame:
-    """SFT; DPO two seeds, 4 words longer, better by 1.0 at equal length (exact in floats); emotion_p_opposite undefined on 5 prompts."""
+    """SFT; DPO two seeds, 4 words longer, better by 1.0 at equal length (exact in floats); emotion_p_opposite
+    undefined on 5 prompts."""
     rng = np.random.default_rng(0)
     length = rng.integers(5, 20, n).astype(float)
     rows = []

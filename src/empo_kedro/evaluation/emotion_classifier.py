@@ -144,7 +144,7 @@ def topk_accuracy(proba: np.ndarray, labels: Sequence[str], true: Sequence[str],
         return float("nan")
     index = {label: i for i, label in enumerate(labels)}
     top = np.argsort(-proba, axis=1)[:, :k]
-    return float(np.mean([index.get(t, -1) in row for t, row in zip(true, top)]))
+    return float(np.mean([index.get(t, -1) in row for t, row in zip(true, top, strict=False)]))
 
 
 def train_emotion_classifier(texts: Sequence[str], emotions: Sequence[str], labels: Sequence[str],

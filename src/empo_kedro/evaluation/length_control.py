@@ -86,7 +86,7 @@ def length_adjusted_difference(reference: ArrayLike, tuned: ArrayLike, reference
     for name, (metric, length) in arms.items():
         if metric.shape != length.shape or metric.shape[1] != n:
             raise ValueError(f"{name}: metric {metric.shape} and length {length.shape} must match over {n} prompts")
-    means = {name: (m.mean(axis=0), l.mean(axis=0)) for name, (m, l) in arms.items()}
+    means = {name: (metric.mean(axis=0), length.mean(axis=0)) for name, (metric, length) in arms.items()}
     observed = _ols_is_tuned(means["reference"][0], means["tuned"][0], means["reference"][1], means["tuned"][1],
                              np.ones((1, n)))[0]
     design = np.column_stack([np.ones(2 * n), np.r_[np.zeros(n), np.ones(n)],
@@ -97,7 +97,7 @@ def length_adjusted_difference(reference: ArrayLike, tuned: ArrayLike, reference
                                              n_resamples, rng)
     # per draw: the drawn seeds' mean per prompt (B, n), then the fit with the drawn prompts' counts as weights
     seeded = [(w @ metric / w.sum(axis=1, keepdims=True), w @ length / w.sum(axis=1, keepdims=True))
-              for w, (metric, length) in zip(seed_weights, arms.values())]
+              for w, (metric, length) in zip(seed_weights, arms.values(), strict=False)]
     draws = _ols_is_tuned(seeded[0][0], seeded[1][0], seeded[0][1], seeded[1][1], prompt_weights)
     low, high = _ci_from(draws, confidence)
     return {"diff": float(observed), "low": low, "high": high,

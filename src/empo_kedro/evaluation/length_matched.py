@@ -102,7 +102,7 @@ def generate_to_lengths(model: Any, tokenizer: PreTrainedTokenizerBase, prompts:
         output = model.generate(**encoded, **dict(generation), use_cache=True, pad_token_id=tokenizer.pad_token_id,
                                 logits_processor=LogitsProcessorList([processor]))
         new_tokens = output[:, prompt_length:]
-        for i, tokens, count in zip(batch_ids, new_tokens, count_new_tokens(new_tokens, stop_ids)):
+        for i, tokens, count in zip(batch_ids, new_tokens, count_new_tokens(new_tokens, stop_ids), strict=False):
             replies[i] = tokenizer.decode(tokens[:count], skip_special_tokens=True).strip()
             counts[i] = count
     return replies, counts
@@ -116,7 +116,7 @@ def length_matched_replies(models: Any, variant: str, name: str, prompts: pd.Dat
         replies, counts = generate_to_lengths(model, tokenizer, prompts["prompt"].tolist(), targets, generation,
                                               batch_size, seed, desc=f"generate ({name})")
     capped = int(generation.get("max_new_tokens", 0) or 0)
-    matched = sum(c == (min(t, capped) if capped else t) for c, t in zip(counts, targets))
+    matched = sum(c == (min(t, capped) if capped else t) for c, t in zip(counts, targets, strict=False))
     logger.info("Length-matched %s: %d of %d replies at their target length", name, matched, len(counts))
     frame = prompts.copy()
     frame["variant"], frame["response"], frame["target_tokens"], frame["reply_tokens"] = name, replies, \

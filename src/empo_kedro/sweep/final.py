@@ -34,7 +34,6 @@ from empo_kedro.sweep.space import fingerprint
 from empo_kedro.training.modeling import load_tokenizer
 from empo_kedro.training.precision import resolved_eval_autocast
 
-
 #: The row of the final table holding the human reference replies' emotion fit (the ceiling).
 REFERENCE = "reference"
 

@@ -8,6 +8,7 @@ import time
 import pandas as pd
 
 from empo_kedro.data.epitome import split_pairs
+from empo_kedro.emotions.opposites import opposites_for
 from empo_kedro.evaluation import variant_evaluation
 from empo_kedro.evaluation.comparison import (
     bootstrap_differences,
@@ -15,7 +16,6 @@ from empo_kedro.evaluation.comparison import (
     plot_metrics,
     plot_training_curves,
 )
-from empo_kedro.emotions.opposites import opposites_for
 from empo_kedro.evaluation.emotion_classifier import (
     EmotionClassifier,
     add_emotion_fit,
