@@ -98,9 +98,10 @@ def length_adjusted_difference(reference: ArrayLike, tuned: ArrayLike, reference
     # per draw: the drawn seeds' mean per prompt (B, n), then the fit with the drawn prompts' counts as weights
     seeded = [(w @ metric / w.sum(axis=1, keepdims=True), w @ length / w.sum(axis=1, keepdims=True))
               for w, (metric, length) in zip(seed_weights, arms.values(), strict=False)]
-    draws = _ols_is_tuned(seeded[0][0], seeded[1][0], seeded[0][1], seeded[1][1], prompt_weights)
+    # rounded: a draw identical to 0 up to float noise (e.g. 1e-15) must not decide whether the CI excludes 0
+    draws = np.round(_ols_is_tuned(seeded[0][0], seeded[1][0], seeded[0][1], seeded[1][1], prompt_weights), 12)
     low, high = _ci_from(draws, confidence)
-    return {"diff": float(observed), "low": low, "high": high,
+    return {"diff": float(np.round(observed, 12)), "low": low, "high": high,
             "raw_diff": float(means["tuned"][0].mean() - means["reference"][0].mean()),
             "length_coef": float(coefs[2]), "n": int(n)}
 
