@@ -30,6 +30,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from empo_kedro.data.dialogues import ASSISTANT, as_turns
+from empo_kedro.errors import UserFacingError
 from empo_kedro.evaluation.encoders import default_encoder_path
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,10 @@ FORMAT_VERSION = 1
 ABSENT_LOGIT = -1.0e4
 DEFAULT_PARAMS: dict[str, Any] = {"max_length": 128, "batch_size": 64, "inverse_regularization": 1.0,
                                   "max_iter": 500, "max_train_texts": None}
+
+
+class EmotionDataError(UserFacingError, ValueError):
+    """The dialogues give the emotion classifier nothing to learn from, or labels it does not know."""
 
 
 class EmotionModel(nn.Module):
@@ -156,7 +161,8 @@ def train_emotion_classifier(texts: Sequence[str], emotions: Sequence[str], labe
     config = {**DEFAULT_PARAMS, **{k: v for k, v in params.items() if k in DEFAULT_PARAMS}}
     unknown = sorted(set(emotions) - set(labels))
     if unknown:
-        raise ValueError(f"Emotion labels {unknown} are not among the {len(labels)} known labels")
+        raise EmotionDataError(f"Emotion labels {unknown} are not among the {len(labels)} known labels "
+                               "(ed_emotion_labels in parameters_emotions.yml)")
     path = str(encoder or default_encoder_path())
     model = EmotionModel(AutoModel.from_pretrained(path).float(), len(labels))
     classifier = EmotionClassifier(model, AutoTokenizer.from_pretrained(path), labels, config)

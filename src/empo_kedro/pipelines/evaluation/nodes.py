@@ -18,6 +18,7 @@ from empo_kedro.evaluation.comparison import (
 )
 from empo_kedro.evaluation.emotion_classifier import (
     EmotionClassifier,
+    EmotionDataError,
     add_emotion_fit,
     heldout_report,
     listener_turns,
@@ -129,7 +130,8 @@ def train_emotion(dialogues: pd.DataFrame, emotion_labels: list[str], params: di
         train = train.sample(n=int(limit), random_state=seed)
     heldout = listener_turns(dialogues, params["heldout_split"])
     if train.empty or heldout.empty:
-        raise ValueError(f"No listener turns in split '{params['train_split']}' or '{params['heldout_split']}'")
+        raise EmotionDataError(f"No listener turns in the dialogues' split '{params['train_split']}' or "
+                               f"'{params['heldout_split']}' (evaluation.emotion.train_split / heldout_split)")
     classifier = train_emotion_classifier(train["text"].tolist(), train["emotion"].tolist(), emotion_labels,
                                           params["classifier"], seed, params.get("encoder"))
     report = heldout_report(classifier, heldout, len(train), time.perf_counter() - started)
