@@ -21,9 +21,8 @@ def tiny(tmp_path_factory):
 def test_reply_token_counts_equal_the_targets_in_one_batch(tiny):
     model, tokenizer = tiny
     targets = [0, 3, 9, 20]  # 20 is above max_new_tokens: capped
-    replies, counts = generate_to_lengths(model, tokenizer, PROMPTS, targets, {"max_new_tokens": 12,
-                                                                               "do_sample": False},
-                                          batch_size=4, seed=0)
+    generation = {"max_new_tokens": 12, "do_sample": False, "backend": "transformers"}  # as in parameters
+    replies, counts = generate_to_lengths(model, tokenizer, PROMPTS, targets, generation, batch_size=4, seed=0)
     assert counts == [0, 3, 9, 12]
     assert replies[0] == "" and len(replies) == 4
 
