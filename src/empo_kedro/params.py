@@ -280,6 +280,34 @@ class VllmParams(ParamsBlock):
 
 
 @block
+class LengthMatchedParams(ParamsBlock):
+    """``evaluation.length_matched``: the ``sft_len`` control variant."""
+
+    enabled: bool
+
+
+@block
+class RobustnessParams(ParamsBlock):
+    """``evaluation.robustness``: length-adjusted contrasts, seed-pooled CIs, the length-controlled win rate."""
+
+    n_resamples: int
+    lc_n_resamples: int
+    lc_metric: str
+    metrics: list
+
+
+@block
+class EmotionParams(ParamsBlock):
+    """``evaluation.emotion``; ``classifier`` is checked by the emotion classifier's own parameters."""
+
+    encoder: str | None
+    train_split: str
+    heldout_split: str
+    fallback_map: str
+    classifier: dict
+
+
+@block
 class EvaluationParams(ParamsBlock):
     """``evaluation``; ``generation`` goes to ``model.generate`` as is (less ``backend``, checked by
     :func:`empo_kedro.evaluation.vllm_generation.check_generation_backend`)."""
@@ -293,6 +321,9 @@ class EvaluationParams(ParamsBlock):
     bootstrap: BootstrapParams
     bertscore: BertScoreParams
     epitome: EpitomeParams
+    length_matched: LengthMatchedParams
+    robustness: RobustnessParams
+    emotion: EmotionParams
     retention: RetentionParams
 
 
@@ -338,6 +369,10 @@ class FinalParams(ParamsBlock):
     n_samples: int
     ablation_strategy: str
     ablation_counterpart: str
+    n_seeds: int
+    train_prompts: int | str | None
+    epochs: int | None
+    length_matched: bool
 
 
 @block
@@ -372,6 +407,8 @@ class ResultsParams(ParamsBlock):
     n_samples: int
     key_metrics: list
     ci_metrics: list
+    adjusted_metrics: list
+    emotion_metrics: list
 
 
 # The typed top-level blocks; other top-level parameters (seed, system_prompt, emotion_maps, paths) reach the nodes

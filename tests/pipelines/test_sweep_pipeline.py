@@ -10,7 +10,7 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from empo_kedro.reporting.results import describe_difference, num
+from empo_kedro.reporting.results import describe_difference, describe_win_rate, num
 from tests.conftest import run_kedro
 
 SETUP = {"sft": {"max_train_conversations": 16, "max_eval_conversations": 8, "training": {"max_steps": 1}},
@@ -64,10 +64,15 @@ def test_sweep_selects_on_valid_resumes_and_reports_the_mlflow_numbers(kedro_pro
     assert nested(client, "ablation") == []
     final = {r.data.tags["variant"]: r for r in nested(client, "final")}
     ablation = f"dpo_{parent.data.tags['sweep.ablation_strategy']}"
-    assert set(final) == {"base", "sft", "dpo", ablation}
+    assert set(final) == {"base", "sft", "dpo", ablation, "sft_len", "reference"}
     assert all(r.data.tags["split"] == "test" for r in final.values())
-    assert {"final/dpo-sft/diff_mean/low", "final/dpo-sft/mmlu_correct/high"} <= set(parent.data.metrics)
-    assert all("eval/mmlu_accuracy" in r.data.metrics for r in final.values())
+    assert {"final/dpo-sft/diff_mean/low", "final/dpo-sft/mmlu_correct/high", "final/dpo-sft_len/diff_mean/diff",
+            "final_length_adjusted/dpo-sft/diff_mean/low", "final_lc_win_rate/dpo-sft/diff_mean/diff",
+            f"final_seeds/dpo-{ablation}/emotion_p_opposite/high", "seeds/dpo/diff_mean/mean",
+            "emotion_classifier/top1_accuracy", "scorer/IP/macro_f1"} <= set(parent.data.metrics)
+    assert all("eval/mmlu_accuracy" in final[v].data.metrics for v in ("base", "sft", "dpo", ablation))
+    assert {"eval/emotion_p_true", "eval/emotion_p_opposite"} <= set(final["reference"].data.metrics)
+    assert final["sft_len"].data.metrics["eval/length_words"] > 0
 
     # An interrupted sweep: the trial that was not the best never finished. The rerun trains only that one.
     store = project / "data" / "06_models" / "sweep"
@@ -97,6 +102,8 @@ def test_sweep_selects_on_valid_resumes_and_reports_the_mlflow_numbers(kedro_pro
     final_section = document.split("## Final comparison")[1].split("### Paired")[0]
     rows = {line.split("|")[1].strip(): line for line in final_section.splitlines() if line.startswith("| ")}
     for variant, run in final.items():
+        if variant in ("sft_len", "reference"):  # no KL or MMLU: the same weights as SFT / human replies
+            continue
         for metric in ("diff_mean", "bertscore_f1", "kl_to_base"):
             assert f"| {num(run.data.metrics[f'eval/{metric}'])} |" in rows[variant]
     for trial in record["trials"]:
@@ -106,3 +113,9 @@ def test_sweep_selects_on_valid_resumes_and_reports_the_mlflow_numbers(kedro_pro
     for metric in ("diff_mean", "mmlu_correct"):
         ci = {bound: rerun.data.metrics[f"final/dpo-sft/{metric}/{bound}"] for bound in ("diff", "low", "high")}
         assert describe_difference("dpo", "sft", metric, ci["diff"], ci["low"], ci["high"]) in document
+    lc = {bound: rerun.data.metrics[f"final_lc_win_rate/dpo-sft/diff_mean/{bound}"]
+          for bound in ("diff", "low", "high", "win_rate")}
+    assert describe_win_rate("dpo", "sft", lc["diff"], lc["low"], lc["high"], lc["win_rate"]) in document
+    for heading in ("### Length control", "### Emotion fit (the mechanism)", "### The EPITOME scorer",
+                    "### Across training seeds", "Detectable difference"):
+        assert heading in document

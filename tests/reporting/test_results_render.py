@@ -39,7 +39,7 @@ def _record() -> SweepRecord:
         final={"sft": {"diff_mean": 0.55, "bertscore_f1": 0.705, "kl_to_base": 0.0},
                "dpo": {"diff_mean": 0.50, "bertscore_f1": 0.70, "kl_to_base": 0.01},
                "dpo_random": {"diff_mean": 0.51, "bertscore_f1": 0.69, "kl_to_base": 0.012}},
-        final_tags={"dpo": {"strategy": "plutchik_basic"}, "dpo_random": {"strategy": "random"}},
+        final_tags={"dpo": {"strategy": "plutchik_basic", "train_seed": "42"}, "dpo_random": {"strategy": "random"}},
         cis=cis,
         final_artifact={"n_prompts": 50, "samples": [
             {"conv_id": "hit:1_conv:2", "emotion": "sad", "context": "My dog died.", "reference": "I'm so sorry.",
@@ -76,8 +76,8 @@ def test_sentences_follow_the_cis(markdown):
 
 
 def test_final_table_and_samples(markdown):
-    assert "| dpo | plutchik_basic | 0.5000 | 0.7000 | 0.0100 |" in markdown
-    assert "| dpo_random | random | 0.5100 | 0.6900 | 0.0120 |" in markdown
+    assert "| dpo | plutchik_basic | 42 | 0.5000 | 0.7000 | 0.0100 |" in markdown
+    assert "| dpo_random | random | - | 0.5100 | 0.6900 | 0.0120 |" in markdown
     assert "**hit:1_conv:2** (sad). Speaker: My dog died." in markdown
     assert "| dpo | I'm so sorry \\| that hurts. | 0.00 |" in markdown  # a | inside a cell is escaped
 
@@ -86,3 +86,41 @@ def test_plot_from_the_record():
     figure = trials_plot(_record())
     assert isinstance(figure, plt.Figure) and figure.axes
     plt.close(figure)
+
+
+def _checked_record() -> SweepRecord:
+    """The record with length / seed checks, seed summaries, emotion fit and scorer figures (hand-made CIs)."""
+    record = _record()
+    record.checks = pd.DataFrame([
+        {"kind": "seeds", "contrast": "dpo-sft", "metric": "diff_mean", "diff": -0.04, "low": -0.08, "high": 0.01},
+        {"kind": "length_adjusted", "contrast": "dpo-sft", "metric": "diff_mean", "diff": -0.03, "low": -0.05,
+         "high": -0.01, "raw_diff": -0.05},
+        {"kind": "lc_win_rate", "contrast": "dpo-sft", "metric": "diff_mean", "diff": 0.58, "low": 0.52,
+         "high": 0.66, "win_rate": 0.61},
+        {"kind": "seeds", "contrast": "dpo-dpo_random", "metric": "emotion_p_opposite", "diff": -0.02, "low": -0.03,
+         "high": -0.005},
+        {"kind": "seeds", "contrast": "dpo-dpo_random", "metric": "diff_mean", "diff": -0.01, "low": -0.07,
+         "high": 0.05},
+    ])
+    record.metrics.update({"seeds/dpo/n": 3, "seeds/dpo/diff_mean/mean": 0.5, "seeds/dpo/diff_mean/sd": 0.02,
+                           "emotion_classifier/top1_accuracy": 0.17, "emotion_classifier/top3_accuracy": 0.33,
+                           "scorer/IP/accuracy": 0.8, "scorer/IP/macro_f1": 0.55, "scorer/IP/published_accuracy": 0.84,
+                           "scorer/IP/published_macro_f1": 0.626})
+    record.final["reference"] = {"emotion_p_opposite": 0.02}
+    record.final["dpo"]["emotion_p_opposite"] = 0.03
+    return record
+
+
+def test_check_sentences_follow_their_cis():
+    markdown = render_markdown(_checked_record(), "plot.png", n_samples=1, key_metrics=KEY_METRICS,
+                               ci_metrics=CI_METRICS)
+    assert "Pooled over 3 training seed(s) (prompts and seeds resampled): dpo - sft mean diff-EPITOME = -0.0400 " \
+           "[-0.0800, 0.0100]: no detectable difference." in markdown
+    assert "dpo - sft mean diff-EPITOME = -0.0300 [-0.0500, -0.0100]: dpo is better." in markdown
+    assert "length-controlled win rate of dpo over sft = 0.580 [0.520, 0.660] (raw 0.610): dpo is better at equal " \
+           "length" in markdown
+    assert "yes, DPO(plutchik) puts less mass on the opposite emotion than DPO(random)" in markdown
+    assert "has a half-width of 0.0600" in markdown
+    assert "| mean diff-EPITOME | 0.5000 ± 0.0200 |" in markdown
+    assert "| IP | 0.800 | 0.550 | 0.840 | 0.626 |" in markdown
+    assert "held-out top-1 accuracy 0.170, top-3 0.330" in markdown

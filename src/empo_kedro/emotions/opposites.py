@@ -100,3 +100,14 @@ def check_coverage(emotion_map: EmotionMap, labels_in_data: Iterable[str]) -> No
             f"emotion map '{emotion_map.name}' neither maps nor lists as unmapped these labels of the data: "
             f"{uncovered}"
         )
+
+
+def opposites_for(strategy: str, emotion_maps: Mapping[str, Mapping], known_labels: Iterable[str], fallback: str
+                  ) -> dict[str, str]:
+    """label -> opposite in the map a strategy's preference pairs use (the ``fallback`` map for ``random``, which
+    has none): what the emotion-fit metric "mass on the opposite emotion" reads."""
+    labels = list(known_labels)
+    emotion_map = load_emotion_map(strategy, emotion_maps, labels) or load_emotion_map(fallback, emotion_maps, labels)
+    if emotion_map is None:
+        raise EmotionMapError(f"The fallback opposite map '{fallback}' must be a Plutchik map, not '{fallback}'")
+    return dict(emotion_map.opposites)

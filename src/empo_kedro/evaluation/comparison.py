@@ -18,6 +18,9 @@ from empo_kedro.evaluation.text_metrics import distinct_n  # noqa: E402
 # Per-prompt columns averaged into the table; lower is better for diff_*, higher for the rest.
 PER_PROMPT_METRICS = ("diff_ER", "diff_IP", "diff_EX", "diff_mean", "level_ER", "level_IP", "level_EX",
                       "bertscore_precision", "bertscore_recall", "bertscore_f1", "length_words")
+# Per-reply metrics present only when an emotion classifier scored the replies (emotion_p_opposite is NaN where the
+# map gives the conversation's emotion no opposite: averaged and bootstrapped over the prompts that have one).
+OPTIONAL_METRICS = ("emotion_p_true", "emotion_top3", "emotion_p_opposite")
 CONTRASTS = (("sft", "base"), ("dpo", "sft"))
 
 
@@ -27,7 +30,8 @@ def comparison_table(scores: pd.DataFrame, retention: Mapping[str, Mapping[str, 
     rows = []
     for variant, group in scores.groupby("variant", sort=False):
         row = {"variant": variant, "n_prompts": len(group)}
-        row.update({metric: float(group[metric].mean()) for metric in PER_PROMPT_METRICS})
+        row.update({metric: float(group[metric].mean()) for metric in (*PER_PROMPT_METRICS, *OPTIONAL_METRICS)
+                    if metric in group.columns})
         for order in distinct_orders:
             row[f"distinct_{order}"] = distinct_n(group["response"].tolist(), order)
         row.update(retention.get(variant, {}))
@@ -100,10 +104,14 @@ def bootstrap_differences(scores: pd.DataFrame, per_item_retention: Mapping[str,
             continue
         contrast = f"{tuned}-{reference}"
         replies = dict(zip((reference, tuned), paired_replies(scores, reference, tuned), strict=True))
-        for metric in PER_PROMPT_METRICS:
-            ci = paired_bootstrap_ci(replies[reference][metric].to_numpy(dtype=float),
-                                     replies[tuned][metric].to_numpy(dtype=float),
-                                     n_resamples=n_resamples, confidence=confidence, seed=seed)
+        for metric in [m for m in (*PER_PROMPT_METRICS, *OPTIONAL_METRICS) if m in scores.columns]:
+            a = replies[reference][metric].to_numpy(dtype=float)
+            b = replies[tuned][metric].to_numpy(dtype=float)
+            defined = np.isfinite(a) & np.isfinite(b)
+            if not defined.any():
+                continue
+            ci = paired_bootstrap_ci(a[defined], b[defined], n_resamples=n_resamples, confidence=confidence,
+                                     seed=seed)
             rows.append({"metric": metric, "contrast": contrast, **{k: ci[k] for k in ("diff", "low", "high")}})
         texts = {v: replies[v]["response"].tolist() for v in (tuned, reference)}
         for order in distinct_orders:

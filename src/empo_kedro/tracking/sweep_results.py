@@ -56,6 +56,9 @@ class SweepRecord:
     start_time_ms: int | None = None
     end_time_ms: int | None = None
     missing_trial_runs: list[str] = field(default_factory=list)
+    # The length and seed checks: kind (length_adjusted | seeds | lc_win_rate), contrast, metric, diff, low, high,
+    # raw_diff, win_rate.
+    checks: pd.DataFrame = field(default_factory=lambda: _checks_from_metrics({}))
 
     @property
     def session_seconds(self) -> float | None:
@@ -135,6 +138,22 @@ def _cis_from_metrics(metrics: Mapping[str, float]) -> pd.DataFrame:
                          if {"diff", "low", "high"} <= set(bounds)])
 
 
+def _checks_from_metrics(metrics: Mapping[str, float]) -> pd.DataFrame:
+    """``final_<kind>/<contrast>/<metric>/<bound>`` parent metrics (length and seed checks) back into a table."""
+    rows: dict[tuple[str, str, str], dict[str, float]] = {}
+    for name, value in metrics.items():
+        parts = name.split("/")
+        if not parts[0].startswith("final_") or len(parts) != 4:
+            continue
+        rows.setdefault((parts[0].removeprefix("final_"), parts[1], parts[2]), {})[parts[3]] = value
+    frame = pd.DataFrame([{"kind": k, "contrast": c, "metric": m, **bounds} for (k, c, m), bounds in rows.items()
+                          if {"diff", "low", "high"} <= set(bounds)])
+    for column in ("kind", "contrast", "metric", "diff", "low", "high", "raw_diff", "win_rate"):
+        if column not in frame.columns:
+            frame[column] = pd.Series(dtype=object if column in ("kind", "contrast", "metric") else float)
+    return frame
+
+
 def load_sweep_record(run_id: str | None = None, client: mlflow.MlflowClient | None = None,
                       data_root: str | None = None) -> SweepRecord:
     """Read a finished sweep back from MLflow (the newest one of ``data_root`` when ``run_id`` is None)."""
@@ -159,4 +178,5 @@ def load_sweep_record(run_id: str | None = None, client: mlflow.MlflowClient | N
                        metrics=dict(parent.data.metrics), params=dict(parent.data.params), trials=trials,
                        varied=varied, final=final, final_tags=final_tags, cis=_cis_from_metrics(parent.data.metrics),
                        final_artifact=final_artifact, start_time_ms=parent.info.start_time,
-                       end_time_ms=parent.info.end_time, missing_trial_runs=missing)
+                       end_time_ms=parent.info.end_time, missing_trial_runs=missing,
+                       checks=_checks_from_metrics(parent.data.metrics))

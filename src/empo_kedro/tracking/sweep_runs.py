@@ -130,3 +130,39 @@ def log_final_runs(table: pd.DataFrame, cis: pd.DataFrame, variant_tags: Mapping
     mlflow.log_metrics(_finite(ci_metrics))
     mlflow.set_tags({sweep_schema.FINAL_RUN_PREFIX + variant: run_id for variant, run_id in run_ids.items()})
     return run_ids
+
+
+def check_metric_name(kind: str, contrast: str, metric: str, bound: str) -> str:
+    """``final_<kind>/<tuned>-<reference>/<metric>/<bound>``: a length or seed check's bound on the parent run."""
+    return f"final_{kind}/{contrast}/{metric}/{bound}"
+
+
+def log_final_checks(robust: pd.DataFrame, seeds: pd.DataFrame, scorer_report: Mapping[str, Any],
+                     classifier_report: Mapping[str, Any]) -> None:
+    """On the parent run: the length and seed checks (``final_<kind>/...``, with ``raw_diff`` / ``win_rate`` where
+    they apply), the mean and sd across seeds (``seeds/<variant>/<metric>/{mean,sd}``, ``seeds/<variant>/n``), the
+    EPITOME scorer's held-out figures (``scorer/<mechanism>/<accuracy|macro_f1>`` and ``.../published_...``) and the
+    emotion classifier's (``emotion_classifier/<name>``)."""
+    if mlflow.active_run() is None:
+        return
+    metrics: dict[str, Any] = {}
+    for row in robust.to_dict("records"):
+        for bound in ("diff", "low", "high", "raw_diff", "win_rate", "n", "n_left_out"):
+            if bound in row:
+                metrics[check_metric_name(row["kind"], row["contrast"], row["metric"], bound)] = row[bound]
+    for row in seeds.to_dict("records"):
+        metrics[f"seeds/{row['group']}/n"] = row["n_seeds"]
+        for name, value in row.items():
+            for stat in ("mean", "sd"):
+                if name.endswith(f"_{stat}"):
+                    metrics[f"seeds/{row['group']}/{name.removesuffix(f'_{stat}')}/{stat}"] = value
+    for mechanism, values in (scorer_report or {}).get("heldout_test", {}).items():
+        for name, value in values.items():
+            metrics[f"scorer/{mechanism}/{name}"] = value
+    for mechanism, values in (scorer_report or {}).get("published", {}).items():
+        for name, value in values.items():
+            metrics[f"scorer/{mechanism}/published_{name}"] = value
+    for name, value in (classifier_report or {}).items():
+        if isinstance(value, (int, float)):
+            metrics[f"emotion_classifier/{name}"] = value
+    mlflow.log_metrics(_finite(metrics))

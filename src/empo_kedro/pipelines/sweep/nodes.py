@@ -9,16 +9,18 @@ import time
 import pandas as pd
 
 from empo_kedro.data.preferences import build_preference_pairs
-from empo_kedro.emotions.opposites import check_coverage, load_emotion_map
+from empo_kedro.emotions.opposites import RANDOM_STRATEGY, check_coverage, load_emotion_map, opposites_for
+from empo_kedro.evaluation.emotion_classifier import EmotionClassifier
 from empo_kedro.evaluation.epitome import EpitomeScorer
 from empo_kedro.evaluation.generation import select_eval_prompts
 from empo_kedro.evaluation.variant_evaluation import kl_texts
-from empo_kedro.evaluation.variants import BASE, DPO, SFT
+from empo_kedro.evaluation.variants import DPO
 from empo_kedro.io.model_datasets import AdapterHandle, LocalModel
 from empo_kedro.io.sweep_store import TrialStore
 from empo_kedro.params import BaseModelParams, DpoParams, EvaluationParams, PreferencesParams, SweepParams
 from empo_kedro.reporting.plots import categorical_setting, plot_sweep
 from empo_kedro.sweep.final import ablation_variant, cached_compare_final, json_records
+from empo_kedro.sweep.seeds import train_final_models
 from empo_kedro.sweep.space import SweepConfigError, ablation_spec, fingerprint, plan_trials, select_best
 from empo_kedro.sweep.trials import SweepContext, run_trial, sft_reference
 from empo_kedro.tracking import sweep_runs, sweep_schema
@@ -42,7 +44,7 @@ def build_sweep_pairs(dialogues: pd.DataFrame, plan: list[dict], sweep: SweepPar
     final = sweep["final"]
     strategies = sorted({spec["strategy"] for spec in plan}
                         | {final["ablation_strategy"], final["ablation_counterpart"]})
-    n_epochs = max(int(spec["dpo_params"]["epochs"]) for spec in plan)
+    n_epochs = max([int(spec["dpo_params"]["epochs"]) for spec in plan] + [int(final.get("epochs") or 0)])
     frames = []
     for strategy in strategies:
         emotion_map = load_emotion_map(strategy, emotion_maps, emotion_labels)
@@ -139,35 +141,73 @@ def run_sweep_ablation(base_model: LocalModel, sft_adapter: AdapterHandle, pairs
     return record
 
 
+def train_sweep_final_models(base_model: LocalModel, sft_adapter: AdapterHandle, pairs: pd.DataFrame,
+                             dialogues: pd.DataFrame, scorer: EpitomeScorer, store: TrialStore, plan: list[dict],
+                             selection: dict, ablation: dict, model_params: BaseModelParams,
+                             eval_params: EvaluationParams, sweep: SweepParams,
+                             system_prompt: str, seed: int) -> dict:
+    """The chosen settings and the ablation, each with ``sweep.final.n_seeds`` training seeds (and the final size):
+    arm -> the records of its seeds (seed 0 at the trials' size is the selected trial / the ablation itself)."""
+    started = time.perf_counter()
+    final = sweep["final"]
+    ctx = _context(base_model, sft_adapter, dialogues, scorer, store, plan, model_params, eval_params, sweep,
+                   system_prompt, seed)
+    ablation_name = ablation_variant(ablation["strategy"])
+    specs = {DPO: plan[int(selection["best"]["index"])],
+             ablation_name: ablation_spec(plan, selection["best"], final)}
+    models = train_final_models(ctx, specs, {DPO: selection["best"], ablation_name: ablation},
+                                lambda strategy: _strategy_pairs(pairs, strategy), final, sft_reference(ctx))
+    trained = sum(not r.get("reused", True) for records in models.values() for r in records)
+    sweep_runs.tag_parent({"sweep.final_n_seeds": final.get("n_seeds", 1),
+                           "sweep.final_train_size": models[DPO][0]["size"]},
+                          {"sweep/final_models_wall_s": sum(_wall(r) for records in models.values()
+                                                            for r in records[1:] if "metrics" in r),
+                           "sweep/session_final_models_wall_s": time.perf_counter() - started})
+    logger.info("Sweep: final models %s (%d trained this session)",
+                {arm: [r["trial_id"] for r in records] for arm, records in models.items()}, trained)
+    return {"ablation": ablation_name, "models": models}
+
+
 def evaluate_sweep_final(base_model: LocalModel, sft_adapter: AdapterHandle, store: TrialStore, selection: dict,
-                         ablation: dict, dialogues: pd.DataFrame, scorer: EpitomeScorer, model_params: BaseModelParams,
+                         final_models: dict, dialogues: pd.DataFrame, scorer: EpitomeScorer,
+                         emotion_classifier: EmotionClassifier, scorer_report: dict, classifier_report: dict,
+                         emotion_maps: dict, emotion_labels: list[str], model_params: BaseModelParams,
                          eval_params: EvaluationParams, sweep: SweepParams, system_prompt: str, seed: int) -> dict:
-    """Base / SFT / DPO(best) / DPO(ablation) on the final split with CIs; one nested MLflow run per variant."""
-    final, best = sweep["final"], selection["best"]
+    """Base / SFT / DPO(best) / DPO(ablation) (every seed) / sft_len on the final split with CIs, length and seed
+    checks and the emotion fit; one nested MLflow run per variant, the checks and the scorers' figures on the
+    sweep's run."""
+    final = sweep["final"]
+    ablation_name, models = final_models["ablation"], final_models["models"]
+    dpo_strategy = models[DPO][0]["strategy"]
+    opposites = opposites_for(dpo_strategy if dpo_strategy != RANDOM_STRATEGY else final["ablation_counterpart"],
+                             emotion_maps, emotion_labels, eval_params["emotion"]["fallback_map"])
     prompts = select_eval_prompts(dialogues, final["split"], final.get("n_prompts"), system_prompt, seed)
-    result = cached_compare_final(store, best, ablation, base_model, sft_adapter, prompts, scorer, model_params,
-                                  eval_params, final, seed)
+    result = cached_compare_final(store, models, ablation_name, base_model, sft_adapter, prompts, scorer,
+                                  emotion_classifier, opposites, model_params, eval_params, final, seed)
     table, cis, samples = result["table"], result["cis"], result["samples"]
     if result["reused"]:
         logger.info("Sweep: the final comparison of these trials on '%s' is already done, reusing it", final["split"])
-    ablation_name = ablation_variant(ablation["strategy"])
-    trained = {DPO: best, ablation_name: ablation}
-    variants = {v: {"trial_id": trained[v]["trial_id"] if v in trained else "",
-                    "strategy": trained[v]["strategy"] if v in trained else "",
-                    "mlflow_trial_run_id": (trained[v].get("mlflow_run_id") or "") if v in trained else ""}
-                for v in (BASE, SFT, DPO, ablation_name)}
+    records = {r["variant"]: r for arm in models.values() for r in arm}
+    variants = {v: {"trial_id": records[v]["trial_id"] if v in records else "",
+                    "strategy": records[v]["strategy"] if v in records else "",
+                    "train_seed": str(records[v]["train_seed"]) if v in records else "",
+                    "mlflow_trial_run_id": (records[v].get("mlflow_run_id") or "") if v in records else ""}
+                for v in table.index}
     run_ids = sweep_runs.log_final_runs(
-        table, cis, {v: {sweep_schema.TRIAL_ID: i["trial_id"], "strategy": i["strategy"]} for v, i in variants.items()
-                     if i["trial_id"]},
+        table, cis, {v: {sweep_schema.TRIAL_ID: i["trial_id"], "strategy": i["strategy"], "train_seed": i["train_seed"]}
+                     for v, i in variants.items() if i["trial_id"]},
         {sweep_schema.SWEEP_ID: selection["sweep_id"], "split": final["split"]})
+    sweep_runs.log_final_checks(result["robust"], result["seeds"], scorer_report, classifier_report)
     sweep_runs.tag_parent({sweep_schema.FINAL_DONE: "true", sweep_schema.FINAL_SPLIT: final["split"],
-                           sweep_schema.FINAL_MMLU: str(bool(final.get("mmlu", True))).lower()},
+                           sweep_schema.FINAL_MMLU: str(bool(final.get("mmlu", True))).lower(),
+                           "sweep.final_ablation": ablation_name, "sweep.final_opposite_map": dpo_strategy},
                           {sweep_schema.FINAL_WALL_S: result["wall_s"]})
     key_metrics = cis["metric"].isin(["diff_mean", "bertscore_f1", "kl_to_base", "mmlu_correct"])
-    logger.info("Sweep, final on '%s':\n%s\n%s", final["split"], table.round(4).to_string(),
-                cis.loc[key_metrics].round(4).to_string(index=False))
+    logger.info("Sweep, final on '%s':\n%s\n%s\n%s", final["split"], table.round(4).to_string(),
+                cis.loc[key_metrics].round(4).to_string(index=False), result["robust"].round(4).to_string(index=False))
     return {"split": final["split"], "n_prompts": len(prompts), "variants": variants,
-            "table": json_records(table.reset_index()), "cis": json_records(cis), "samples": samples,
+            "table": json_records(table.reset_index(names="variant")), "cis": json_records(cis),
+            "robust": json_records(result["robust"]), "seeds": json_records(result["seeds"]), "samples": samples,
             "mlflow_run_ids": run_ids, "wall_s": result["wall_s"], "reused": result["reused"]}
 
 
