@@ -174,6 +174,15 @@ class DpoSpeedParams(ParamsBlock):
 
 
 @block
+class SampleRepliesParams(ParamsBlock):
+    """``dpo.sample_replies``: greedy replies logged as an MLflow table at each evaluation; ``generation`` goes to
+    ``model.generate`` as is."""
+
+    n_prompts: int
+    generation: dict
+
+
+@block
 class SftParams(ParamsBlock):
     """``sft``; ``training`` goes to TRL's SFTConfig as is."""
 
@@ -205,6 +214,7 @@ class DpoParams(ParamsBlock):
     max_train_prompts: int | None
     max_eval_pairs: int | None
     output_dir: str
+    sample_replies: SampleRepliesParams
     lora: LoraParams
     reference_cache: ReferenceCacheParams
     speed: DpoSpeedParams

@@ -33,7 +33,8 @@ CONTINUOUS = ("uniform", "log_uniform")
 GOALS = ("min", "max")
 # DPO parameters that never change the trained adapter (besides the trainer's logging/saving keys); the reference
 # log-prob cache changes it only by rounding (reference scored in another batch).
-DPO_KEYS_NOT_IN_TRIAL_ID = frozenset({"output_dir", "device", "max_eval_pairs", "eval_split", "reference_cache"})
+DPO_KEYS_NOT_IN_TRIAL_ID = frozenset({"output_dir", "device", "max_eval_pairs", "eval_split", "reference_cache",
+                                      "sample_replies"})
 SIGNIFICANT_DIGITS = 3
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import mlflow
 from kedro.framework.hooks import hook_impl
 
+from empo_kedro.tracking.experiment import mark_model_training
 from empo_kedro.tracking.server import check_tracking_server
 from empo_kedro.training.precision import resolved_precision
 
@@ -77,6 +78,7 @@ class EmpoTrackingHooks:
         tags = {key: str(value) for key, value in tags.items() if value is not None}
         mlflow.set_tags(tags)
         mlflow.set_tags({key: str(value) for key, value in self._output_tags.items() if value})
+        mark_model_training(run.info.experiment_id)
         if not run.data.tags.get("kedro_run_name_set_by_user"):
             name_parts = [pipeline if pipeline != "__default__" else "all",
                           *(f"seed{value}" if key == "seed" else value

@@ -60,7 +60,7 @@ def dataset_digest(dataset: Dataset) -> str:
 def resume_key(params: Mapping[str, Any], seed: int, train_dataset: Dataset) -> str:
     """Identifies a training configuration: parameters (incl. lineage), seed, number of processes and the data."""
     training = {k: v for k, v in dict(params.get("training", {})).items() if k not in KEYS_NOT_IN_RESUME_KEY}
-    relevant = {k: v for k, v in params.items() if k not in ("training", "output_dir", "device")}
+    relevant = {k: v for k, v in params.items() if k not in ("training", "output_dir", "device", "sample_replies")}
     payload = json.dumps({"params": relevant, "training": training, "seed": seed, "world_size": world_size(),
                           "train_data": dataset_digest(train_dataset)}, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()

@@ -23,7 +23,7 @@ from trl import DPOConfig, DPOTrainer
 
 from empo_kedro.data.dialogues import as_turns
 from empo_kedro.io.model_datasets import ADAPTER_WEIGHTS, AdapterHandle, LocalModel, TrainedAdapter, trained_adapter
-from empo_kedro.training.callbacks import MlflowStepMetrics
+from empo_kedro.training.callbacks import MlflowSampleReplies, MlflowStepMetrics
 from empo_kedro.training.checkpoints import model_lineage, resume_key, train_resumably
 from empo_kedro.training.config import (
     TrainingConfigError,
@@ -179,6 +179,15 @@ def use_reference_cache(trainer: DPOTrainer, params: Mapping[str, Any]) -> dict[
     return attach_reference_log_probs(trainer, cache)
 
 
+def sample_replies_callback(tokenizer: PreTrainedTokenizerBase, eval_pairs: pd.DataFrame,
+                            settings: Mapping[str, Any] | None) -> MlflowSampleReplies:
+    """Replies to the first ``n_prompts`` held-out prompts, logged at each evaluation (none when n_prompts is 0)."""
+    settings = settings or {}
+    rows = eval_pairs.head(int(settings.get("n_prompts", 0)))
+    return MlflowSampleReplies(tokenizer, [as_turns(p) for p in rows["prompt"]], rows["chosen"].tolist(),
+                               dict(settings.get("generation") or {}), prefix="dpo")
+
+
 def train_dpo(
     sft_model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
@@ -192,7 +201,7 @@ def train_dpo(
     train_pairs = training_order(pairs, params, seed)
     eval_pairs = heldout_pairs(pairs, params["eval_split"], params.get("max_eval_pairs"), seed)
     trainer = build_dpo_trainer(sft_model, tokenizer, train_pairs, eval_pairs, params, seed, output_dir)
-    for callback in callbacks:
+    for callback in [*callbacks, sample_replies_callback(tokenizer, eval_pairs, params.get("sample_replies"))]:
         trainer.add_callback(callback)
     key = resume_key(params, seed, trainer.train_dataset)  # before cached reference columns are added
     with speed_context(params):

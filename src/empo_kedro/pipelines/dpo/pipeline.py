@@ -15,6 +15,13 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs=["dpo_adapter", "dpo_metrics"],
                 name="train_dpo_adapter",
             ),
+            Node(
+                nodes.register_tuned_models,
+                inputs=["base_model", "sft_adapter", "dpo_adapter", "params:base_model", "params:registry",
+                        "params:system_prompt"],
+                outputs="registered_models",
+                name="register_tuned_models",
+            ),
         ],
         tags="dpo",
     )

@@ -158,8 +158,9 @@ def measure_retention(base_model: LocalModel, sft_adapter: AdapterHandle, dpo_ad
 
 
 def compare_variants(scores: pd.DataFrame, retention: dict, retention_items: dict, dpo_adapter: AdapterHandle,
-                     params: EvaluationParams, seed: int):
-    """The comparison table (CSV and Markdown), bootstrap CIs, plots, and one nested MLflow run per variant."""
+                     params: EvaluationParams, seed: int, eval_prompts: pd.DataFrame | None = None):
+    """The comparison table (CSV and Markdown), bootstrap CIs, plots, and one nested MLflow run per variant
+    holding its metrics and its replies as an MLflow table."""
     orders = params["distinct_orders"]
     table = comparison_table(scores, retention, orders)
     cis = bootstrap_differences(scores, retention_items, orders, params["bootstrap"]["n_resamples"],
@@ -189,7 +190,8 @@ def compare_variants(scores: pd.DataFrame, retention: dict, retention_items: dic
                                  "kl_to_base"], "Base vs SFT vs DPO")
     curves = plot_training_curves(dpo_adapter.metadata.get("log_history", []),
                                   ["loss", "rewards/margins", "rewards/accuracies"], "DPO training")
-    log_variant_runs(_with_robustness(table, robust), {"backbone": backbone})
+    log_variant_runs(_with_robustness(table, robust), {"backbone": backbone}, replies=scores,
+                     prompts=eval_prompts)
     return table.reset_index(), markdown, cis, robust, metrics_plot, curves
 
 

@@ -34,7 +34,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                  outputs=["retention", "retention_items"], name="measure_retention"),
             Node(nodes.compare_variants,
                  inputs=["reply_scores", "retention", "retention_items", "dpo_adapter", "params:evaluation",
-                         "params:seed"],
+                         "params:seed", "eval_prompts"],
                  outputs=["comparison_table", "comparison_markdown", "comparison_ci", "robustness_ci",
                           "comparison_plot", "dpo_training_curves"],
                  name="compare_variants"),

@@ -1,0 +1,1 @@
+"""Using the tuned model: chat replies from base / SFT / DPO, the MLflow chat model, registry and serving."""
