@@ -56,7 +56,8 @@ def serve_command(model: str, alias: str | None, version: str | None, host: str,
 
 def run_serve(args: argparse.Namespace) -> int:
     use_store(Path(args.project))
-    mlflow_bin = shutil.which("mlflow") or str(Path(sys.executable).with_name("mlflow"))
+    beside_python = Path(sys.executable).with_name("mlflow")
+    mlflow_bin = str(beside_python) if beside_python.exists() else shutil.which("mlflow") or "mlflow"
     command = serve_command(args.model, args.alias, args.version, args.host, args.port, mlflow_bin)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: serving on {args.host}: anyone who reaches it can use the model (no authentication)",
@@ -66,6 +67,8 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(" ".join(command))
         return 0
+    # mlflow starts uvicorn by name: the environment's bin folder must be on PATH (it is not when called by path).
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     os.execv(command[0], command)
     return 0  # not reached
 

@@ -124,7 +124,7 @@ def resolve_model_uri(name: str, alias: str | None = None, version: str | None =
         raise RegistryError(f"no registered model '{name}' in {mlflow.get_registry_uri()}; registered: "
                             f"{known or 'none (run `kedro run` or `kedro run --pipeline=dpo` first)'}") from None
     if version is not None:
-        versions = [v.version for v in client.search_model_versions(f"name='{name}'")]
+        versions = [str(v.version) for v in client.search_model_versions(f"name='{name}'")]
         if str(version) not in versions:
             raise RegistryError(f"'{name}' has no version {version}; versions: {sorted(versions, key=int)}")
         return f"models:/{name}/{version}"
