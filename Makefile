@@ -13,7 +13,7 @@ TORCH_INDEX ?=
 KEDRO_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint ui viz bench bench-gpu clean-outputs sweep-setup sweep results
+.PHONY: setup run test lint ui viz bench bench-gpu clean-outputs sweep-setup sweep results serve chat export
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,26 @@ lint: setup
 	$(BIN)/ruff check .
 
 ui: setup
+	$(BIN)/python -m empo_kedro.tracking.experiment --host 127.0.0.1 --port 5000
 	$(BIN)/kedro mlflow ui --host 127.0.0.1
+
+# The registered chat model over HTTP on loopback (mlflow models serve, this environment). MODEL=empo-sft,
+# ALIAS=<alias> or VERSION=<n> pick another; without a `champion` (the sweep's choice) the newest version serves.
+MODEL ?= empo-dpo
+ALIAS ?= champion
+VERSION ?=
+PORT ?= 5001
+serve: setup
+	$(BIN)/empo-kedro serve --model $(MODEL) --alias $(ALIAS) $(if $(VERSION),--version $(VERSION)) --port $(PORT)
+
+# A terminal chat with the project's models: CHAT_ARGS="--compare" (base, SFT, DPO side by side), "--variant sft".
+CHAT_ARGS ?=
+chat: setup
+	$(BIN)/empo-kedro chat $(CHAT_ARGS)
+
+# Merged safetensors model (+ GGUF) of SFT+DPO under <data_root>/06_models/export (data/ by default).
+export: setup
+	$(BIN)/kedro run --pipeline=export $(KEDRO_ARGS)
 
 # DPO sweep (conf/base/parameters_sweep.yml; KEDRO_ARGS="--env shared" for the real grid on ../shared).
 # sweep-setup once (dialogues, SFT, EPITOME scorer); an interrupted sweep continues where it stopped.

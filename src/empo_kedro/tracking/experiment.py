@@ -6,6 +6,8 @@ import argparse
 
 import mlflow
 
+from empo_kedro.tracking.uri import resolve_tracking_uri
+
 # MLflow 3 keeps an experiment's kind in this tag; the UI (mlflow/server/js, enum ExperimentKind) opens
 # "custom_model_development" ("Machine learning") on the runs table and "genai_development" on the GenAI overview.
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
@@ -31,7 +33,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--name", default="empo_kedro", help="experiment name (conf/base/mlflow.yml)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", default="5000")
+    parser.add_argument("--store", default="mlruns/mlflow.db", help="SQLite store without $MLFLOW_TRACKING_URI")
     args = parser.parse_args(argv)
+    mlflow.set_tracking_uri(resolve_tracking_uri(args.store))
     experiment = mlflow.MlflowClient().get_experiment_by_name(args.name)
     if experiment is not None:
         mark_model_training(experiment.experiment_id)
