@@ -73,6 +73,9 @@ def test_sweep_selects_on_valid_resumes_and_reports_the_mlflow_numbers(kedro_pro
     assert all("eval/mmlu_accuracy" in final[v].data.metrics for v in ("base", "sft", "dpo", ablation))
     assert {"eval/emotion_p_true", "eval/emotion_p_opposite"} <= set(final["reference"].data.metrics)
     assert final["sft_len"].data.metrics["eval/length_words"] > 0
+    champion = client.get_model_version_by_alias("empo-dpo", "champion")  # the chosen trial, registered
+    registered = json.loads((project / "data" / "08_reporting" / "sweep_champion.json").read_text())
+    assert registered["trial_id"] == best and registered["dpo"]["version"] == str(champion.version)
 
     # An interrupted sweep: the trial that was not the best never finished. The rerun trains only that one.
     store = project / "data" / "06_models" / "sweep"

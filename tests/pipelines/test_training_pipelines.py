@@ -66,6 +66,18 @@ def test_data_sft_dpo_end_to_end_on_the_embedded_model(kedro_project_with_base_m
     variant_runs = [r for r in all_runs if "variant" in r.data.tags]
     assert sorted(r.data.tags["variant"] for r in variant_runs) == ["base", "dpo", "sft"]
     assert len({frozenset(r.data.metrics) for r in variant_runs}) == 1
+    for run in variant_runs:  # each variant's replies as an MLflow table
+        assert len(mlflow.load_table("replies.json", run_ids=[run.info.run_id])) == 6
+
+    # Use the model: registered after dpo (offline), the same reply in-process; the export and its GGUF file.
+    assert client.get_experiment_by_name("empo_kedro").tags["mlflow.experimentKind"] == "custom_model_development"
+    assert [a.path for a in client.list_artifacts(dpo_run.info.run_id, "dpo_samples")]
+    chat = mlflow.pyfunc.load_model("models:/empo-dpo/latest")
+    answer = chat.predict({"messages": [{"role": "user", "content": "I lost my wallet."}], "max_tokens": 8})
+    assert answer["choices"][0]["message"]["content"].strip()
+    run_kedro(project, pipeline="export")
+    export_report = json.loads((reporting / "export_report.json").read_text())
+    assert export_report["gguf_same_greedy_replies"] and export_report["max_logit_gap"] <= 1e-3
 
 
 def test_unreachable_tracking_server_fails_before_anything_runs(kedro_project: Path, monkeypatch):

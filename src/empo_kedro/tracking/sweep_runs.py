@@ -27,6 +27,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 
 from empo_kedro.tracking import sweep_schema
+from empo_kedro.tracking.reply_tables import log_reply_table
 from empo_kedro.tracking.sweep_schema import ROLE_FINAL, ci_metric_name
 
 logger = logging.getLogger(__name__)
@@ -112,8 +113,9 @@ def log_selection(selection: Mapping[str, Any], best: Mapping[str, Any]) -> None
 
 
 def log_final_runs(table: pd.DataFrame, cis: pd.DataFrame, variant_tags: Mapping[str, Mapping[str, str]],
-                   common_tags: Mapping[str, str]) -> dict[str, str]:
-    """One nested run per test-split variant (``eval/*``), and the CIs as parent metrics; returns run ids."""
+                   common_tags: Mapping[str, str], replies: pd.DataFrame | None = None) -> dict[str, str]:
+    """One nested run per test-split variant (``eval/*``, its replies as an MLflow table when given), and the CIs
+    as parent metrics; returns run ids."""
     if mlflow.active_run() is None:
         return {}
     run_ids = {}
@@ -122,6 +124,8 @@ def log_final_runs(table: pd.DataFrame, cis: pd.DataFrame, variant_tags: Mapping
             mlflow.set_tags({**common_tags, **variant_tags.get(str(variant), {}), sweep_schema.VARIANT: str(variant),
                              sweep_schema.ROLE: ROLE_FINAL})
             mlflow.log_metrics(_finite({f"eval/{k}": v for k, v in row.items()}))
+            if replies is not None:
+                log_reply_table(replies.loc[replies["variant"] == variant].drop(columns="variant"))
             run_ids[str(variant)] = run.info.run_id
     ci_metrics = {}
     for row in cis.itertuples(index=False):

@@ -19,6 +19,7 @@ from empo_kedro.io.model_datasets import AdapterHandle, LocalModel
 from empo_kedro.io.sweep_store import TrialStore
 from empo_kedro.params import BaseModelParams, DpoParams, EvaluationParams, PreferencesParams, SweepParams
 from empo_kedro.reporting.plots import categorical_setting, plot_sweep
+from empo_kedro.serving.registry import register_chat_models
 from empo_kedro.sweep.final import ablation_variant, cached_compare_final, json_records
 from empo_kedro.sweep.seeds import train_final_models
 from empo_kedro.sweep.space import SweepConfigError, ablation_spec, fingerprint, plan_trials, select_best
@@ -220,3 +221,14 @@ def plot_sweep_trials(sweep_trials: dict, selection: dict, sweep: SweepParams):
     return plot_sweep(frame, sweep["plot"]["x"], metric, sweep_trials["reference"].get(metric),
                       selection["best_trial"], f"Sweep on the '{sweep_trials['split']}' split",
                       style_key=categorical_setting(frame, varied))
+
+
+def register_sweep_champion(base_model: LocalModel, sft_adapter: AdapterHandle, store: TrialStore, selection: dict,
+                            model_params: dict, registry: dict, system_prompt: str) -> dict:
+    """The chosen trial as a registered chat model with the ``registry.sweep_alias`` alias (``champion``)."""
+    best = store.adapter(selection["best"]["trial_id"])
+    if best is None:
+        raise SweepConfigError(f"The chosen trial {selection['best']['trial_id']} has no adapter in {store.root}")
+    registered = register_chat_models(base_model, sft_adapter, best, model_params, registry, system_prompt,
+                                      aliases=[registry["sweep_alias"]])
+    return {**registered, "trial_id": selection["best"]["trial_id"]}
