@@ -49,7 +49,7 @@ def expected_reply(project: Path, history: list[dict], variant: str) -> str:
 
 
 def test_compare_answers_each_message_with_three_models_and_keeps_history(chat_project: Path):
-    result = run_chat(chat_project, "I lost my keys today\nand then my phone\n".encode(), "--compare")
+    result = run_chat(chat_project, b"I lost my keys today\nand then my phone\n", "--compare")
     assert result.returncode == 0, result.stderr.decode()[-3000:]
     out = result.stdout.decode()
     replies = [line for line in out.splitlines() if line.lstrip().startswith(("base>", "sft>", "dpo>"))]

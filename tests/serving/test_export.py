@@ -1,4 +1,4 @@
-"""kedro run --pipeline=export on tiny models: a folder plain transformers loads, and a GGUF file that answers alike."""
+"""kedro run --pipeline=export on tiny models: a folder plain transformers loads, a GGUF file that answers alike."""
 
 from __future__ import annotations
 

@@ -7,7 +7,6 @@ import json
 
 import mlflow
 import pandas as pd
-import pytest
 
 from empo_kedro.tracking.experiment import EXPERIMENT_KIND_TAG, MODEL_TRAINING_KIND, main, mark_model_training
 from empo_kedro.tracking.reply_tables import REPLY_TABLE
@@ -35,7 +34,7 @@ def test_each_variant_run_holds_its_replies_as_an_mlflow_table(mlflow_store):
     with mlflow.start_run():
         run_ids = log_variant_runs(table, {"backbone": "x"}, replies=scores, prompts=prompts)
     client = mlflow.MlflowClient()
-    for variant, run_id in zip(("base", "sft", "dpo"), run_ids):
+    for variant, run_id in zip(("base", "sft", "dpo"), run_ids, strict=True):
         assert REPLY_TABLE in [a.path for a in client.list_artifacts(run_id)]
         logged = mlflow.load_table(REPLY_TABLE, run_ids=[run_id])
         assert logged["reply"].tolist() == [f"{variant} says c1", f"{variant} says c2"]

@@ -25,7 +25,7 @@ RESET_COMMAND = "/reset"
 
 
 def tracking_uri(project: Path) -> str:
-    """The project's store: ``$MLFLOW_TRACKING_URI``, else ``mlruns/mlflow.db`` of the project (conf/base/mlflow.yml)."""
+    """The project's store: ``$MLFLOW_TRACKING_URI``, else the project's ``mlruns/mlflow.db`` (as in mlflow.yml)."""
     from empo_kedro.tracking.uri import resolve_tracking_uri
 
     return resolve_tracking_uri(str(project / "mlruns" / "mlflow.db"))
@@ -99,7 +99,6 @@ def engine_from_registry(model_uri: str):
     import mlflow
 
     from empo_kedro.serving.chat_model import EmpoChatModel
-
     from empo_kedro.serving.registry import RegistryError
 
     try:

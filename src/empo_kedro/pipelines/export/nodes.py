@@ -33,7 +33,7 @@ def check_exported_model(exported_model: LocalModel, params: dict) -> dict:
     model = AutoModelForCausalLM.from_pretrained(str(folder), use_safetensors=True).eval()
     replies = greedy_replies(model, tokenizer, prompts, tokens)
     report = {**exported_model.provenance, "chat_template": bool(tokenizer.chat_template),
-              "probe_replies": dict(zip(prompts, replies))}
+              "probe_replies": dict(zip(prompts, replies, strict=True))}
     gguf_file = exported_model.provenance.get("gguf_file")
     if gguf_file:
         gguf_model = AutoModelForCausalLM.from_pretrained(str(folder), gguf_file=gguf_file).eval()
@@ -41,6 +41,6 @@ def check_exported_model(exported_model: LocalModel, params: dict) -> dict:
         report["gguf_same_greedy_replies"] = gguf_replies == replies
         if gguf_replies != replies:
             raise ValueError(f"{folder / gguf_file} answers differently from the safetensors export: "
-                             f"{[(a, b) for a, b in zip(replies, gguf_replies) if a != b]}")
+                             f"{[(a, b) for a, b in zip(replies, gguf_replies, strict=True) if a != b]}")
     logger.info("Exported model checked: %s", report)
     return report
