@@ -48,13 +48,15 @@ def expected_reply(project: Path, history: list[dict], variant: str) -> str:
     return engine.reply(history, variant).text
 
 
-def test_compare_answers_each_message_with_three_models_and_keeps_history(chat_project: Path):
-    result = run_chat(chat_project, b"I lost my keys today\nand then my phone\n", "--compare")
+def test_compare_answers_each_message_with_three_models_keeps_history_and_survives_non_utf8(chat_project: Path):
+    typed = b"I lost my keys today\nand then my phone\n" + b"caf\xe9 \xff please\n"
+    result = run_chat(chat_project, typed, "--compare")
     assert result.returncode == 0, result.stderr.decode()[-3000:]
-    out = result.stdout.decode()
+    out, err = result.stdout.decode(), result.stderr.decode()
     replies = [line for line in out.splitlines() if line.lstrip().startswith(("base>", "sft>", "dpo>"))]
-    assert [r.split(">")[0].strip() for r in replies] == ["base", "sft", "dpo"] * 2
-    assert out.rstrip().endswith("bye")  # EOF ends the chat cleanly
+    assert [r.split(">")[0].strip() for r in replies] == ["base", "sft", "dpo"] * 3
+    assert out.rstrip().endswith("bye") and "Traceback" not in err  # EOF ends the chat cleanly
+    assert "not valid UTF-8; 2 byte(s) were replaced" in err
     # The second DPO reply answers the whole conversation (its own first reply included), in the chat template.
     first_dpo = replies[2].split("> ", 1)[1] if "> " in replies[2] else ""
     history = [{"role": "user", "content": "I lost my keys today"}, {"role": "assistant", "content": first_dpo},
@@ -62,19 +64,13 @@ def test_compare_answers_each_message_with_three_models_and_keeps_history(chat_p
     assert replies[5].split(">", 1)[1].strip() == expected_reply(chat_project, history, "dpo")
 
 
-def test_non_utf8_input_is_reported_and_the_chat_goes_on(chat_project: Path):
-    result = run_chat(chat_project, b"caf\xe9 \xff please\n/quit\n", "--variant", "sft")
-    assert result.returncode == 0, result.stderr.decode()[-3000:]
-    assert "not valid UTF-8; 2 byte(s) were replaced" in result.stderr.decode()
-    assert sum(line.lstrip().startswith("sft>") for line in result.stdout.decode().splitlines()) == 1
-    assert "Traceback" not in result.stderr.decode()
+def test_unknown_registered_model_is_one_clear_line(chat_project: Path, monkeypatch, capsys):
+    from empo_kedro.serving.cli import main
 
-
-def test_unknown_registered_model_is_one_clear_line(chat_project: Path):
-    result = run_chat(chat_project, b"hi\n", "--model", "models:/no-such-model/latest")
-    assert result.returncode != 0
-    err = result.stderr.decode()
-    assert "no-such-model" in err and "Traceback" not in err
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{chat_project / 'mlruns' / 'mlflow.db'}")
+    assert main(["chat", "--model", "models:/no-such-model/latest", "--project", str(chat_project)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot load models:/no-such-model/latest") and "Registered models: none" in err
 
 
 def test_chat_loop_answers_and_stops_on_ctrl_c(tiny_stack):
