@@ -6,10 +6,13 @@ kedro-mlflow registers its own hooks through its entry point; ours only add what
 
 from empo_kedro.distributed import MainProcessWrites, plugins_disabled_on_this_process
 from empo_kedro.run_checks import ConciseErrors, MissingInputsCheck, ParameterCheck
+from empo_kedro.run_lock import ProjectLockHook
 from empo_kedro.tracking.hooks import EmpoTrackingHooks
 from empo_kedro.tracking.uri import resolve_artifact_location, resolve_tracking_uri
 
-HOOKS = (ConciseErrors(), MissingInputsCheck(), ParameterCheck(), EmpoTrackingHooks(), MainProcessWrites())
+# ProjectLockHook first: among the tryfirst hooks it runs last, so a failed check never leaves a lock behind.
+HOOKS = (ProjectLockHook(), ConciseErrors(), MissingInputsCheck(), ParameterCheck(), EmpoTrackingHooks(),
+         MainProcessWrites())
 
 # Under `accelerate launch` every process runs the session; only process 0 tracks to MLflow (one run).
 DISABLE_HOOKS_FOR_PLUGINS = plugins_disabled_on_this_process()

@@ -3,7 +3,8 @@
 kedro-datasets opens the target file and streams into it, so a crash or a failing serialiser (``json.dump`` of a
 value it cannot encode, pyarrow on a mixed column) leaves a truncated file that the next run reads as complete.
 These subclasses write to a hidden temporary file in the same folder and ``os.replace`` it onto the target only
-once it is complete; on any error the temporary file is removed and the previous file, if any, is untouched.
+once it is complete; on any error the temporary file is removed and the previous file, if any, is untouched (a
+full disk is reported as a ``DiskFullError`` naming the file and the free space).
 Remote filesystems (s3, gcs, ...) keep their own put semantics. Use them in ``catalog.yml`` like the originals::
 
     preference_pairs:
@@ -24,6 +25,7 @@ from kedro_datasets.pandas import CSVDataset, ParquetDataset
 from kedro_datasets.text import TextDataset
 
 from empo_kedro.io.atomic import temporary_sibling
+from empo_kedro.io.disk_space import disk_full_names
 
 LOCAL_PROTOCOL = "file"
 
@@ -44,8 +46,9 @@ class AtomicSaveMixin:
         temporary = temporary_sibling(target)
         self._atomic_save_path = temporary
         try:
-            self._parent_save(data)
-            os.replace(get_filepath_str(temporary, LOCAL_PROTOCOL), get_filepath_str(target, LOCAL_PROTOCOL))
+            with disk_full_names(get_filepath_str(target, LOCAL_PROTOCOL)):
+                self._parent_save(data)
+                os.replace(get_filepath_str(temporary, LOCAL_PROTOCOL), get_filepath_str(target, LOCAL_PROTOCOL))
         except BaseException:
             Path(get_filepath_str(temporary, LOCAL_PROTOCOL)).unlink(missing_ok=True)
             raise

@@ -21,6 +21,7 @@ from safetensors import SafetensorError, safe_open
 
 from empo_kedro.errors import UserFacingError
 from empo_kedro.io.atomic import file_sha256, replace_dir_atomically
+from empo_kedro.io.disk_space import disk_full_names
 from empo_kedro.training.base_model.materialize import materialize_base_model
 from empo_kedro.training.base_model.provenance import ModelIntegrityError, verify_model_dir
 from empo_kedro.training.base_model.spec import BaseModelSpec
@@ -173,11 +174,12 @@ class AdapterDataset(AbstractDataset[TrainedAdapter, AdapterHandle]):
         self._path.parent.mkdir(parents=True, exist_ok=True)
         build_dir = Path(tempfile.mkdtemp(prefix=f".{self._path.name}.new-", dir=self._path.parent))
         try:
-            data.model.save_pretrained(build_dir, safe_serialization=True)
-            data.tokenizer.save_pretrained(build_dir)
-            metadata = {**data.metadata, "weights_sha256": file_sha256(build_dir / ADAPTER_WEIGHTS)}
-            (build_dir / ADAPTER_METADATA).write_text(json.dumps(metadata, indent=1, default=str))
-            replace_dir_atomically(build_dir, self._path)
+            with disk_full_names(self._path, "the previous adapter, if any, is unchanged"):
+                data.model.save_pretrained(build_dir, safe_serialization=True)
+                data.tokenizer.save_pretrained(build_dir)
+                metadata = {**data.metadata, "weights_sha256": file_sha256(build_dir / ADAPTER_WEIGHTS)}
+                (build_dir / ADAPTER_METADATA).write_text(json.dumps(metadata, indent=1, default=str))
+                replace_dir_atomically(build_dir, self._path)
         except BaseException:
             shutil.rmtree(build_dir, ignore_errors=True)
             raise

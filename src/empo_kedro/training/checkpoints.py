@@ -27,6 +27,7 @@ from transformers.trainer_utils import TrainOutput
 
 from empo_kedro.distributed import is_main_process, wait_for_everyone, world_size
 from empo_kedro.io.atomic import file_sha256
+from empo_kedro.io.disk_space import DiskFullError, free_space, is_disk_full
 from empo_kedro.training.config import TrainingConfigError
 
 logger = logging.getLogger(__name__)
@@ -152,6 +153,26 @@ def train_resumably(trainer: Trainer, key: str, label: str) -> TrainOutput:
     start = f"resuming from {checkpoint.name}" if checkpoint is not None else "starting from step 0"
     logger.info("%s: %s on %d process(es); checkpoints (%s) in %s", label, start, trainer.args.world_size, every,
                 output_dir)
-    result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    try:
+        result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    except BaseException as error:
+        if not is_disk_full(error):
+            raise
+        raise _disk_full_while_checkpointing(output_dir, label) from error
     clear_checkpoints(output_dir)
     return result
+
+
+def _disk_full_while_checkpointing(output_dir: Path, label: str) -> DiskFullError:
+    """Remove the checkpoint the full disk cut short (the complete ones stay to resume from) and say where."""
+    checkpoints = checkpoints_in(output_dir)
+    incomplete = [path for path in checkpoints if not is_complete_checkpoint(path)] if is_main_process() else []
+    _remove(incomplete)
+    complete = [path.name for path in checkpoints if path not in incomplete]
+    where = incomplete[-1] if incomplete else output_dir
+    resume = f"it resumes from {complete[-1]}" if complete else "it starts again from step 0"
+    return DiskFullError(
+        f"{label}: no space left on the device while writing {where} ({free_space(output_dir)} there); the "
+        f"unfinished checkpoint was removed{f' (kept: {complete})' if complete else ''}. Free some space and run the "
+        f"same command again: {resume}."
+    )
