@@ -43,15 +43,16 @@ def wait_until_healthy(url: str, process: subprocess.Popen, log_path: Path,
 
 
 @contextlib.contextmanager
-def mlflow_server(root: Path) -> Iterator[tuple[str, Path]]:
+def mlflow_server(root: Path, port: int | None = None) -> Iterator[tuple[str, Path]]:
     """A team-style MLflow server on loopback: SQLite backend, artifacts uploaded through the server.
 
-    Yields the tracking URI and the server-side artifact folder.
+    Yields the tracking URI and the server-side artifact folder. The same ``root`` and ``port`` again restart the
+    same server (its runs are kept in ``root``).
     """
     root.mkdir(parents=True, exist_ok=True)
     artifacts = root / "server_artifacts"
-    port = free_port()
-    log_path = root / "mlflow_server.log"
+    port = port or free_port()
+    log_path = root / f"mlflow_server_{time.time_ns()}.log"
     command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{root / 'server.db'}",
                "--artifacts-destination", str(artifacts), "--host", LOOPBACK, "--port", str(port), "--workers", "1"]
     with log_path.open("w") as log:

@@ -103,9 +103,14 @@ def test_killed_dpo_run_resumes_from_its_last_checkpoint(kedro_project_with_base
     history = json.loads((adapter / "empo_adapter.json").read_text())["log_history"]
     assert [entry["step"] for entry in history if "loss" in entry] == list(range(1, DPO_STEPS + 1))
     finished = [r for r in tracked_runs("dpo") if r.info.status == "FINISHED"]
-    assert len(finished) == 1  # the killed run stays RUNNING in MLflow, as a killed process leaves it
+    assert len(finished) == 1  # the killed run is marked FAILED and linked to the run that finished its training
+    [killed_run] = [r for r in tracked_runs("dpo") if r.info.status == "FAILED"]
+    assert finished[0].data.tags["empo.resumed_from_run"] == killed_run.info.run_id
+    assert finished[0].data.tags["empo.resumed_from_checkpoint"] == f"checkpoint-{last}"
     steps = [m.step for m in mlflow.MlflowClient().get_metric_history(finished[0].info.run_id, "dpo/loss")]
-    assert sorted(steps) == list(range(last + 1, DPO_STEPS + 1))  # only the steps left were trained again
+    assert sorted(steps) == list(range(1, DPO_STEPS + 1))  # the checkpoint's history replayed, then the steps left
+    killed_steps = {m.step for m in mlflow.MlflowClient().get_metric_history(killed_run.info.run_id, "dpo/loss")}
+    assert set(range(1, last + 1)) <= killed_steps
     assert checkpoints_in(scratch) == []
 
 

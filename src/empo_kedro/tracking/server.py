@@ -30,3 +30,7 @@ def check_tracking_server(tracking_uri: str, timeout_s: float = HEALTH_TIMEOUT_S
             f"MLflow tracking server {tracking_uri} is unreachable ({error}). Start it, fix MLFLOW_TRACKING_URI "
             f"or conf/*/mlflow.yml, or unset MLFLOW_TRACKING_URI to use the local SQLite store; nothing was run."
         ) from None
+
+
+class TrackingServerLost(UserFacingError, RuntimeError):
+    """The tracking store stopped answering during training; a checkpoint was saved at the step it failed."""

@@ -28,6 +28,7 @@ from transformers.trainer_utils import TrainOutput
 from empo_kedro.distributed import is_main_process, wait_for_everyone, world_size
 from empo_kedro.io.atomic import file_sha256
 from empo_kedro.io.disk_space import DiskFullError, free_space, is_disk_full
+from empo_kedro.tracking.resumed_runs import active_run_id, link_resumed_run
 from empo_kedro.training.config import TrainingConfigError
 
 logger = logging.getLogger(__name__)
@@ -91,11 +92,13 @@ def checkpoints_in(output_dir: Path) -> list[Path]:
     return [path for _, path in sorted(found)]
 
 
-def _recorded_key(output_dir: Path) -> str | None:
+def _recorded(output_dir: Path) -> dict:
+    """What ``empo_resume_key.json`` records: the configuration's key and the MLflow run that trained."""
     try:
-        return json.loads((output_dir / RESUME_KEY_FILE).read_text()).get("resume_key")
+        recorded = json.loads((output_dir / RESUME_KEY_FILE).read_text())
     except (OSError, ValueError):
-        return None
+        return {}
+    return recorded if isinstance(recorded, dict) else {}
 
 
 def _remove(paths: list[Path]) -> None:
@@ -107,7 +110,7 @@ def prepare_resume(output_dir: Path, key: str, label: str) -> Path | None:
     """Clear checkpoints that belong to another configuration or are incomplete; return the newest usable one."""
     if is_main_process():
         checkpoints = checkpoints_in(output_dir)
-        recorded = _recorded_key(output_dir)
+        recorded = _recorded(output_dir).get("resume_key")
         if checkpoints and recorded != key:
             logger.warning("%s: removing %d checkpoint(s) in %s: they were written by %s", label, len(checkpoints),
                            output_dir, "a different configuration" if recorded else "an unknown configuration")
@@ -119,7 +122,7 @@ def prepare_resume(output_dir: Path, key: str, label: str) -> Path | None:
             _remove(incomplete)
         output_dir.mkdir(parents=True, exist_ok=True)
         temporary = output_dir / f".{RESUME_KEY_FILE}.tmp"
-        temporary.write_text(json.dumps({"resume_key": key}))
+        temporary.write_text(json.dumps({"resume_key": key, "mlflow_run_id": active_run_id()}))
         temporary.replace(output_dir / RESUME_KEY_FILE)
     wait_for_everyone()
     usable = checkpoints_in(output_dir)
@@ -148,7 +151,10 @@ def train_resumably(trainer: Trainer, key: str, label: str) -> TrainOutput:
     """``trainer.train()``, resumed from the newest checkpoint of the same configuration when one exists."""
     check_weights_are_whole(trainer, label)
     output_dir = Path(trainer.args.output_dir)
+    trained_by = _recorded(output_dir).get("mlflow_run_id")
     checkpoint = prepare_resume(output_dir, key, label)
+    if checkpoint is not None and is_main_process():
+        _continue_tracked_run(trainer, checkpoint, trained_by)
     every = f"every {trainer.args.save_steps} steps" if trainer.args.save_strategy == "steps" else "none"
     start = f"resuming from {checkpoint.name}" if checkpoint is not None else "starting from step 0"
     logger.info("%s: %s on %d process(es); checkpoints (%s) in %s", label, start, trainer.args.world_size, every,
@@ -159,8 +165,23 @@ def train_resumably(trainer: Trainer, key: str, label: str) -> TrainOutput:
         if not is_disk_full(error):
             raise
         raise _disk_full_while_checkpointing(output_dir, label) from error
+    stop = next((cb.stop_error for cb in trainer.callback_handler.callbacks if getattr(cb, "stop_error", None)), None)
+    if stop is not None:  # stopped on purpose (the tracking server went away) after saving a checkpoint: keep it
+        raise stop
     clear_checkpoints(output_dir)
     return result
+
+
+def _continue_tracked_run(trainer: Trainer, checkpoint: Path, trained_by: str | None) -> None:
+    """Resuming in a new MLflow run: link it to the run that wrote the checkpoints and log the checkpoint's metric
+    history into it, so that the new run holds the whole training curve."""
+    if trained_by is None or active_run_id() in (None, trained_by):
+        return
+    link_resumed_run(trained_by, checkpoint.name)
+    history = json.loads((checkpoint / TRAINER_STATE_FILE).read_text()).get("log_history", [])
+    for callback in trainer.callback_handler.callbacks:
+        if hasattr(callback, "replay"):
+            callback.replay(history)
 
 
 def _disk_full_while_checkpointing(output_dir: Path, label: str) -> DiskFullError:
