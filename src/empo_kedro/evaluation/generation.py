@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -65,14 +67,42 @@ def generate_replies(model: Any, tokenizer: PreTrainedTokenizerBase, prompts: Se
     return replies
 
 
+GENERATION_CACHE_KIND = "generations"
+
+
+def replies_key(identity: Sequence[str], prompts: pd.DataFrame, generation: Mapping[str, Any], batch_size: int,
+                seed: int, autocast: Any, target_tokens: Sequence[int] | None = None) -> str:
+    """Everything a variant's replies depend on: its weights, the prompts, decoding, batching, seed and numerics
+    (and, for length-matched replies, each prompt's target length)."""
+    payload = {"model": list(identity), "prompts": prompts[["conv_id", "prompt"]].to_dict("records"),
+               "generation": dict(generation), "batch_size": batch_size, "seed": seed, "autocast": str(autocast)}
+    if target_tokens is not None:
+        payload["target_tokens"] = [int(t) for t in target_tokens]
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def variant_replies(models: Any, variants: Sequence[str], prompts: pd.DataFrame, tokenizer: PreTrainedTokenizerBase,
                     generation: Mapping[str, Any], batch_size: int, seed: int) -> pd.DataFrame:
-    """Each variant's replies to the same prompts with the same decoding: one row per (prompt, variant)."""
+    """Each variant's replies to the same prompts with the same decoding: one row per (prompt, variant).
+
+    With ``models.reply_cache``, each variant's replies are saved as soon as they are generated and reused by a
+    rerun (a run killed later in the evaluation does not generate them again).
+    """
     frames = []
+    cache = getattr(models, "reply_cache", None)
     for variant in variants:
-        with models.use(variant) as model:
-            replies = generate_replies(model, tokenizer, prompts["prompt"].tolist(), generation, batch_size, seed,
-                                       desc=f"generate ({variant})")
+        key = replies_key(models.identity(variant), prompts, generation, batch_size, seed,
+                          getattr(models, "autocast_dtype", None)) if cache is not None else None
+        cached = cache.cached(GENERATION_CACHE_KIND, key) if cache is not None else None
+        if cached is not None and len(cached.get("responses", [])) == len(prompts):
+            replies = cached["responses"]
+            logger.info("Replies of %s to these %d prompts are already generated, reusing them", variant, len(replies))
+        else:
+            with models.use(variant) as model:
+                replies = generate_replies(model, tokenizer, prompts["prompt"].tolist(), generation, batch_size,
+                                           seed, desc=f"generate ({variant})")
+            if cache is not None:
+                cache.save_cached(GENERATION_CACHE_KIND, key, {"variant": variant, "responses": replies})
         frame = prompts.copy()
         frame["variant"], frame["response"] = variant, replies
         frames.append(frame)

@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from transformers import LogitsProcessor, LogitsProcessorList, PreTrainedTokenizerBase
 
 from empo_kedro.data.dialogues import as_turns
+from empo_kedro.evaluation.generation import GENERATION_CACHE_KIND, replies_key
 from empo_kedro.evaluation.vllm_generation import decoding_settings
 
 logger = logging.getLogger(__name__)
@@ -113,10 +114,24 @@ def generate_to_lengths(model: Any, tokenizer: PreTrainedTokenizerBase, prompts:
 def length_matched_replies(models: Any, variant: str, name: str, prompts: pd.DataFrame, targets: Sequence[int],
                            tokenizer: PreTrainedTokenizerBase, generation: Mapping[str, Any], batch_size: int,
                            seed: int) -> pd.DataFrame:
-    """``variant``'s replies decoded to ``targets`` tokens, as rows of variant ``name`` (one per prompt)."""
-    with models.use(variant) as model:
-        replies, counts = generate_to_lengths(model, tokenizer, prompts["prompt"].tolist(), targets, generation,
-                                              batch_size, seed, desc=f"generate ({name})")
+    """``variant``'s replies decoded to ``targets`` tokens, as rows of variant ``name`` (one per prompt).
+
+    With ``models.reply_cache`` (as in :func:`empo_kedro.evaluation.generation.variant_replies`), the replies are
+    saved once generated and reused by a rerun with the same weights, prompts, decoding and targets.
+    """
+    cache = getattr(models, "reply_cache", None)
+    key = replies_key(models.identity(variant), prompts, generation, batch_size, seed,
+                      getattr(models, "autocast_dtype", None), target_tokens=targets) if cache is not None else None
+    cached = cache.cached(GENERATION_CACHE_KIND, key) if cache is not None else None
+    if cached is not None and len(cached.get("responses", [])) == len(cached.get("counts", [])) == len(prompts):
+        replies, counts = cached["responses"], cached["counts"]
+        logger.info("Replies of %s to these %d prompts are already generated, reusing them", name, len(replies))
+    else:
+        with models.use(variant) as model:
+            replies, counts = generate_to_lengths(model, tokenizer, prompts["prompt"].tolist(), targets, generation,
+                                                  batch_size, seed, desc=f"generate ({name})")
+        if cache is not None:
+            cache.save_cached(GENERATION_CACHE_KIND, key, {"variant": name, "responses": replies, "counts": counts})
     capped = int(generation.get("max_new_tokens", 0) or 0)
     matched = sum(c == (min(t, capped) if capped else t) for c, t in zip(counts, targets, strict=False))
     logger.info("Length-matched %s: %d of %d replies at their target length", name, matched, len(counts))

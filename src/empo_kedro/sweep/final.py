@@ -51,17 +51,20 @@ def json_records(frame: pd.DataFrame) -> list[dict]:
 def compare_final(base_model: LocalModel, sft_adapter: AdapterHandle, adapters: Mapping[str, AdapterHandle],
                   ablation: str, prompts: pd.DataFrame, scorer: EpitomeScorer,
                   classifier: EmotionClassifier | None, opposites: Mapping[str, str], model_params: Mapping[str, Any],
-                  eval_params: Mapping[str, Any], final: Mapping[str, Any], seed: int) -> dict[str, Any]:
+                  eval_params: Mapping[str, Any], final: Mapping[str, Any], seed: int,
+                  reply_cache: Any = None) -> dict[str, Any]:
     """The per-variant table (every seed a row, ``sft_len``, the reference replies' emotion fit), the CIs of SFT-base,
     DPO-SFT, DPO-ablation, ablation-SFT and DPO-sft_len on seed 0, the length and seed checks pooled over seeds
     (``robust``), the mean and sd across seeds (``seeds``), and sample replies.
 
     ``adapters``: variant name -> adapter, ``dpo`` first (``dpo``, ``dpo_s1``, ..., ``<ablation>``, ...).
+    ``reply_cache`` (the sweep folder) keeps each variant's replies, ``sft_len`` included, so a comparison killed
+    midway generates only what is missing when it runs again.
     """
     first, *others = adapters
     models = VariantModel(base_model.path, sft_adapter.path, adapters[first].path, model_params,
                           autocast_dtype=model_params.get("eval_autocast"),
-                          extra_adapters={name: adapters[name].path for name in others})
+                          extra_adapters={name: adapters[name].path for name in others}, reply_cache=reply_cache)
     tokenizer = load_tokenizer(sft_adapter.path, model_params.get("trust_remote_code", False))
     variants = [BASE, SFT, *adapters]
     scores, _, per_item = evaluate_variants(
@@ -144,7 +147,7 @@ def cached_compare_final(store: TrialStore, models: Mapping[str, Sequence[Mappin
         raise MissingTrialError(f"The sweep folder {store.root} lacks the {missing} adapter(s): run the sweep again")
     started = time.perf_counter()
     result = compare_final(base_model, sft_adapter, adapters, ablation, prompts, scorer, classifier, opposites,
-                           model_params, eval_params, final, seed)
+                           model_params, eval_params, final, seed, reply_cache=store)
     wall = time.perf_counter() - started
     store.save_cached("final", key, {"table": json_records(result["table"].reset_index(names="variant")),
                                      "cis": json_records(result["cis"]), "robust": json_records(result["robust"]),

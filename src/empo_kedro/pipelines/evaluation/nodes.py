@@ -34,6 +34,7 @@ from empo_kedro.evaluation.scoring import score_reply_frame
 from empo_kedro.evaluation.variants import DPO, SFT, VariantModel
 from empo_kedro.evaluation.vllm_generation import VLLM, generation_backend, vllm_variant_replies
 from empo_kedro.io.model_datasets import AdapterHandle, LocalModel, check_trained_on
+from empo_kedro.io.result_cache import ResultCache
 from empo_kedro.params import BaseModelParams, EmotionParams, EpitomeParams, EvaluationParams, RetentionParams
 from empo_kedro.tracking.variant_runs import log_variant_runs
 from empo_kedro.training.modeling import load_tokenizer
@@ -61,17 +62,19 @@ def check_dpo_lineage(sft_adapter: AdapterHandle, dpo_adapter: AdapterHandle) ->
 
 
 def _variants(base_model: LocalModel, sft_adapter: AdapterHandle, dpo_adapter: AdapterHandle,
-              model_params: BaseModelParams) -> VariantModel:
+              model_params: BaseModelParams, reply_cache: ResultCache | None = None) -> VariantModel:
     """Base, SFT and DPO on one copy of the base weights, once DPO is known to be trained on this SFT adapter."""
     check_dpo_lineage(sft_adapter, dpo_adapter)
     return VariantModel(base_model.path, sft_adapter.path, dpo_adapter.path, model_params,
-                        autocast_dtype=model_params.get("eval_autocast"))
+                        autocast_dtype=model_params.get("eval_autocast"), reply_cache=reply_cache)
 
 
 def generate_variant_replies(base_model: LocalModel, sft_adapter: AdapterHandle, dpo_adapter: AdapterHandle,
-                             eval_prompts: pd.DataFrame, model_params: BaseModelParams, params: EvaluationParams,
-                             seed: int) -> pd.DataFrame:
-    """The same prompts and decoding settings for base, SFT and DPO (``evaluation.generation.backend``)."""
+                             eval_prompts: pd.DataFrame, generation_cache: ResultCache,
+                             model_params: BaseModelParams, params: EvaluationParams, seed: int) -> pd.DataFrame:
+    """The same prompts and decoding settings for base, SFT and DPO (``evaluation.generation.backend``); with the
+    transformers backend each variant's replies are cached as soon as they are made, so a rerun after a kill
+    generates only the missing ones."""
     tokenizer = load_tokenizer(sft_adapter.path)
     if generation_backend(params["generation"]) == VLLM:
         check_dpo_lineage(sft_adapter, dpo_adapter)
@@ -79,7 +82,7 @@ def generate_variant_replies(base_model: LocalModel, sft_adapter: AdapterHandle,
             logger.warning("sft_len (length-matched SFT) needs the transformers backend: left out with vLLM")
         return vllm_variant_replies(base_model.path, sft_adapter.path, dpo_adapter.path, eval_prompts, tokenizer,
                                     params["generation"], params.get("vllm") or {}, model_params, seed)
-    models = _variants(base_model, sft_adapter, dpo_adapter, model_params)
+    models = _variants(base_model, sft_adapter, dpo_adapter, model_params, generation_cache)
     replies = variant_replies(models, models.variants, eval_prompts, tokenizer, params["generation"],
                               params["batch_size"], seed)
     if not params.get("length_matched", {}).get("enabled", False):
