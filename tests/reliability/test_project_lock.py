@@ -58,7 +58,7 @@ def test_second_run_refuses_naming_the_holder_then_waits_and_clears_a_dead_holde
     refused = subprocess.run([sys.executable, "-m", "kedro", "run", "--pipeline=data_engineering"], cwd=project,
                              env=subprocess_env(), capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     assert refused.returncode != 0
-    assert f"Another kedro run holds this project" in refused.stderr, refused.stderr[-3000:]
+    assert "Another kedro run holds this project" in refused.stderr, refused.stderr[-3000:]
     assert f"pid {frozen_holder.pid}" in refused.stderr and "pipeline 'data_engineering'" in refused.stderr
     assert f"started {holder['started']}" in refused.stderr
     assert "Traceback" not in refused.stderr and not (project / DIALOGUES).exists()
