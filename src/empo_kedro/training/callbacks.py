@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import mlflow
+import torch
 from transformers import TrainerCallback
 
 from empo_kedro.tracking.server import TrackingServerLost
@@ -86,9 +88,14 @@ class MlflowSampleReplies(TrainerCallback):
         was_training = model.training
         model.eval()
         padding_side = self.tokenizer.padding_side
+        # The trainer computes under autocast when bf16/fp16 is on (frozen weights may be bf16, adapters fp32):
+        # generation outside the training step needs the same, or the matmuls see mixed dtypes.
+        half = torch.bfloat16 if args.bf16 else torch.float16 if args.fp16 else None
+        device_type = next(model.parameters()).device.type
         try:
-            replies = generate_replies(model, self.tokenizer, self.prompts, self.generation, len(self.prompts),
-                                       args.seed, desc=f"{self.prefix} samples")
+            with torch.autocast(device_type, dtype=half) if half is not None else contextlib.nullcontext():
+                replies = generate_replies(model, self.tokenizer, self.prompts, self.generation, len(self.prompts),
+                                           args.seed, desc=f"{self.prefix} samples")
         finally:
             self.tokenizer.padding_side = padding_side
             model.train(was_training)
