@@ -33,6 +33,7 @@ test: lint
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 ui: setup
 	$(BIN)/python -m empo_kedro.tracking.experiment --host 127.0.0.1 --port 5000

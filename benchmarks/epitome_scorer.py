@@ -99,8 +99,14 @@ def main(argv: list[str] | None = None) -> dict:
         "benchmark": "epitome_scorer",
         "encoder": encoder,
         "seed": args.seed,
-        "split": {"train": len(train), "val": len(val), "test": len(test), "group_column": "sp_id",
-                  "val_fraction": args.val_fraction, "test_fraction": args.test_fraction},
+        "split": {
+            "train": len(train),
+            "val": len(val),
+            "test": len(test),
+            "group_column": "sp_id",
+            "val_fraction": args.val_fraction,
+            "test_fraction": args.test_fraction,
+        },
         "params": train_metrics["params"],
         "threads": args.threads,
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__},
@@ -121,10 +127,19 @@ def main(argv: list[str] | None = None) -> dict:
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     out = OUT_DIR / (f"epitome_scorer_{args.tag}.json" if args.tag else "epitome_scorer.json")
     out.write_text(json.dumps(result, indent=2))
-    print(json.dumps({"comparison_percent": comparison, "train_wall_seconds": result["train_wall_seconds"],
-                      "train_cpu_seconds": result["train_cpu_seconds"],
-                      "best_epoch": result["best_epoch"], "epochs_run": result["epochs_run"], "out": str(out)},
-                     indent=2))
+    print(
+        json.dumps(
+            {
+                "comparison_percent": comparison,
+                "train_wall_seconds": result["train_wall_seconds"],
+                "train_cpu_seconds": result["train_cpu_seconds"],
+                "best_epoch": result["best_epoch"],
+                "epochs_run": result["epochs_run"],
+                "out": str(out),
+            },
+            indent=2,
+        )
+    )
     return result
 
 

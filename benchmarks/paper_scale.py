@@ -46,14 +46,41 @@ REPO = Path(__file__).resolve().parents[1]
 OUT_DIR = REPO / "data" / "08_reporting" / "benchmarks"
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 #: alignment-handbook/zephyr-7b-sft-full's config.json (= mistralai/Mistral-7B-v0.1).
-ZEPHYR_7B = {"vocab_size": 32000, "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
-             "num_attention_heads": 32, "num_key_value_heads": 8, "max_position_embeddings": 32768,
-             "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "sliding_window": 4096, "tie_word_embeddings": False}
-TINY = {**ZEPHYR_7B, "vocab_size": 512, "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
-        "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 1024}
+ZEPHYR_7B = {
+    "vocab_size": 32000,
+    "hidden_size": 4096,
+    "intermediate_size": 14336,
+    "num_hidden_layers": 32,
+    "num_attention_heads": 32,
+    "num_key_value_heads": 8,
+    "max_position_embeddings": 32768,
+    "rms_norm_eps": 1e-5,
+    "rope_theta": 10000.0,
+    "sliding_window": 4096,
+    "tie_word_embeddings": False,
+}
+TINY = {
+    **ZEPHYR_7B,
+    "vocab_size": 512,
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "max_position_embeddings": 1024,
+}
 #: Dense bf16 tensor-core peaks (TFLOP/s, no sparsity) from the vendors' data sheets; matched in this order.
-BF16_PEAK_TFLOPS = (("H200", 989.4), ("H100 PCIe", 756.0), ("H100 NVL", 835.0), ("H100", 989.4), ("H800", 989.4),
-                    ("A100", 312.0), ("L40S", 362.1), ("L4", 121.0), ("A10", 125.0))
+BF16_PEAK_TFLOPS = (
+    ("H200", 989.4),
+    ("H100 PCIe", 756.0),
+    ("H100 NVL", 835.0),
+    ("H100", 989.4),
+    ("H800", 989.4),
+    ("A100", 312.0),
+    ("L40S", 362.1),
+    ("L4", 121.0),
+    ("A10", 125.0),
+)
 
 
 # ------------------------------------------------------------------------------------------------------ arithmetic
@@ -67,14 +94,22 @@ def linear_shapes(config) -> dict[str, tuple[int, int]]:
     """(in, out) features of each LoRA target in one decoder layer."""
     hidden, mlp = config.hidden_size, config.intermediate_size
     kv = config.num_key_value_heads * (hidden // config.num_attention_heads)
-    return {"q_proj": (hidden, hidden), "k_proj": (hidden, kv), "v_proj": (hidden, kv), "o_proj": (hidden, hidden),
-            "gate_proj": (hidden, mlp), "up_proj": (hidden, mlp), "down_proj": (mlp, hidden)}
+    return {
+        "q_proj": (hidden, hidden),
+        "k_proj": (hidden, kv),
+        "v_proj": (hidden, kv),
+        "o_proj": (hidden, hidden),
+        "gate_proj": (hidden, mlp),
+        "up_proj": (hidden, mlp),
+        "down_proj": (mlp, hidden),
+    }
 
 
 def lora_parameter_count(config, r: int, targets=LORA_TARGETS) -> int:
     """LoRA A (r x in) + B (out x r) on every target of every layer."""
-    return config.num_hidden_layers * sum(r * (i + o) for name, (i, o) in linear_shapes(config).items()
-                                          if name in targets)
+    return config.num_hidden_layers * sum(
+        r * (i + o) for name, (i, o) in linear_shapes(config).items() if name in targets
+    )
 
 
 def parameter_counts(config) -> dict[str, int]:
@@ -83,8 +118,12 @@ def parameter_counts(config) -> dict[str, int]:
     embedding = config.vocab_size * config.hidden_size
     head = 0 if config.tie_word_embeddings else embedding
     norms = (2 * config.num_hidden_layers + 1) * config.hidden_size
-    return {"decoder_linears": linears, "embedding": embedding, "lm_head": head,
-            "total": linears + embedding + head + norms}
+    return {
+        "decoder_linears": linears,
+        "embedding": embedding,
+        "lm_head": head,
+        "total": linears + embedding + head + norms,
+    }
 
 
 def memory_estimate_gib(config, r: int) -> dict[str, float]:
@@ -92,10 +131,14 @@ def memory_estimate_gib(config, r: int) -> dict[str, float]:
 
     Activations come on top (they scale with batch x length; activation checkpointing keeps one layer's).
     """
-    gib = 2 ** 30
+    gib = 2**30
     base, lora = parameter_counts(config)["total"], lora_parameter_count(config, r)
-    parts = {"base_weights_bf16": base * 2 / gib, "lora_weights_fp32": lora * 4 / gib,
-             "lora_grads_fp32": lora * 4 / gib, "adamw_state_fp32": lora * 8 / gib}
+    parts = {
+        "base_weights_bf16": base * 2 / gib,
+        "lora_weights_fp32": lora * 4 / gib,
+        "lora_grads_fp32": lora * 4 / gib,
+        "adamw_state_fp32": lora * 8 / gib,
+    }
     return {**{k: round(v, 2) for k, v in parts.items()}, "static_total": round(sum(parts.values()), 2)}
 
 
@@ -110,8 +153,9 @@ def dpo_step_flops(config, r: int, pairs: int, seq_len: int, scored: int) -> flo
     attention = 2 * config.num_hidden_layers * tokens * seq_len * config.hidden_size  # QK^T + AV, causal half
     # Policy: forward (frozen + LoRA), backward = activation grads (2x forward; attention's 2x its forward) plus the
     # LoRA weight grads (2x its forward); no weight grads for frozen weights. Reference: forward with LoRA off.
-    policy = (2 * linears * tokens + head + attention + 2 * lora * tokens) \
-        + (2 * linears * tokens + head + 2 * attention + 4 * lora * tokens)
+    policy = (2 * linears * tokens + head + attention + 2 * lora * tokens) + (
+        2 * linears * tokens + head + 2 * attention + 4 * lora * tokens
+    )
     reference = 2 * linears * tokens + head + attention
     return float(policy + reference)
 
@@ -130,11 +174,17 @@ def machine_info() -> dict[str, Any]:
     cuda = torch.cuda.is_available()
     return {
         "date_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "gpu": torch.cuda.get_device_name() if cuda else None, "gpu_count": torch.cuda.device_count() if cuda else 0,
-        "gpu_memory_gib": round(torch.cuda.get_device_properties(0).total_memory / 2 ** 30, 1) if cuda else None,
-        "cpu_cores": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
-        "cuda": torch.version.cuda, "transformers": transformers.__version__, "peft": peft.__version__,
-        "vllm": _version("vllm"), "deepspeed": _version("deepspeed"),
+        "gpu": torch.cuda.get_device_name() if cuda else None,
+        "gpu_count": torch.cuda.device_count() if cuda else 0,
+        "gpu_memory_gib": round(torch.cuda.get_device_properties(0).total_memory / 2**30, 1) if cuda else None,
+        "cpu_cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "transformers": transformers.__version__,
+        "peft": peft.__version__,
+        "vllm": _version("vllm"),
+        "deepspeed": _version("deepspeed"),
     }
 
 
@@ -152,8 +202,12 @@ def paper_settings() -> dict[str, Any]:
     """``dpo`` of conf/paper (merged over conf/base), so the benchmark uses the environment's numbers."""
     from kedro.config import OmegaConfigLoader
 
-    loader = OmegaConfigLoader(conf_source=str(REPO / "conf"), base_env="base", default_run_env="paper",
-                               merge_strategy={"parameters": "soft", "globals": "soft"})
+    loader = OmegaConfigLoader(
+        conf_source=str(REPO / "conf"),
+        base_env="base",
+        default_run_env="paper",
+        merge_strategy={"parameters": "soft", "globals": "soft"},
+    )
     return loader["parameters"]["dpo"]
 
 
@@ -196,9 +250,17 @@ def dpo_attempt(config, args, lora: dict, training: dict, pairs: int, device: st
     model = random_model(config, device)
     if args.activation_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    model = get_peft_model(model, LoraConfig(r=int(lora["r"]), lora_alpha=float(lora["alpha"]),
-                                             lora_dropout=float(lora.get("dropout", 0.0)),
-                                             target_modules=list(LORA_TARGETS), bias="none", task_type="CAUSAL_LM"))
+    model = get_peft_model(
+        model,
+        LoraConfig(
+            r=int(lora["r"]),
+            lora_alpha=float(lora["alpha"]),
+            lora_dropout=float(lora.get("dropout", 0.0)),
+            target_modules=list(LORA_TARGETS),
+            bias="none",
+            task_type="CAUSAL_LM",
+        ),
+    )
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=float(training["learning_rate"]), fused=device.startswith("cuda"))
     model, optimizer = accelerator.prepare(model, optimizer)
@@ -225,15 +287,20 @@ def dpo_attempt(config, args, lora: dict, training: dict, pairs: int, device: st
         synchronize("cuda" if device.startswith("cuda") else device)
         times.append(time.perf_counter() - start)
         losses.append(float(loss))
-    step = statistics.median(times[args.warmup:])
+    step = statistics.median(times[args.warmup :])
     world = accelerator.num_processes
     flops = dpo_step_flops(config, int(lora["r"]), pairs, args.seq_len, completion)
     peak = args.peak_tflops or bf16_peak_tflops(torch.cuda.get_device_name() if device.startswith("cuda") else None)
     result = {
-        "status": "ok", "processes": world, "distributed_type": str(accelerator.distributed_type),
-        "pairs_per_process": pairs, "seq_len": args.seq_len, "completion_len": completion,
+        "status": "ok",
+        "processes": world,
+        "distributed_type": str(accelerator.distributed_type),
+        "pairs_per_process": pairs,
+        "seq_len": args.seq_len,
+        "completion_len": completion,
         "activation_checkpointing": args.activation_checkpointing,
-        "step_time_s_median": round(step, 4), "step_times_s": [round(t, 4) for t in times],
+        "step_time_s_median": round(step, 4),
+        "step_times_s": [round(t, 4) for t in times],
         "tokens_per_s": round(2 * pairs * args.seq_len * world / step, 1),
         "pairs_per_s": round(pairs * world / step, 2),
         "model_tflops_per_step_per_process": round(flops / 1e12, 2),
@@ -243,8 +310,8 @@ def dpo_attempt(config, args, lora: dict, training: dict, pairs: int, device: st
         "trainable_parameters": sum(p.numel() for p in inner.parameters() if p.requires_grad),
     }
     if device.startswith("cuda"):
-        result["peak_memory_allocated_gib"] = round(torch.cuda.max_memory_allocated() / 2 ** 30, 2)
-        result["peak_memory_reserved_gib"] = round(torch.cuda.max_memory_reserved() / 2 ** 30, 2)
+        result["peak_memory_allocated_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
+        result["peak_memory_reserved_gib"] = round(torch.cuda.max_memory_reserved() / 2**30, 2)
     del model, inner, optimizer
     accelerator.free_memory()
     return result
@@ -252,15 +319,23 @@ def dpo_attempt(config, args, lora: dict, training: dict, pairs: int, device: st
 
 def run_dpo(config, args, device: str) -> dict[str, Any]:
     settings = paper_settings()
-    lora = {**settings["lora"], **({"r": args.lora_r} if args.lora_r else {}),
-            **({"alpha": args.lora_alpha} if args.lora_alpha else {})}
+    lora = {
+        **settings["lora"],
+        **({"r": args.lora_r} if args.lora_r else {}),
+        **({"alpha": args.lora_alpha} if args.lora_alpha else {}),
+    }
     pairs = args.batch_size or int(settings["training"]["per_device_train_batch_size"])
     ooms = []
     while pairs >= 1:
         try:
             result = dpo_attempt(config, args, lora, settings["training"], pairs, device)
-            return {**result, "lora": lora, "beta": settings["training"]["beta"],
-                    "paper_pairs_per_device": settings["training"]["per_device_train_batch_size"], "oom_at": ooms}
+            return {
+                **result,
+                "lora": lora,
+                "beta": settings["training"]["beta"],
+                "paper_pairs_per_device": settings["training"]["per_device_train_batch_size"],
+                "oom_at": ooms,
+            }
         except torch.cuda.OutOfMemoryError:
             ooms.append(pairs)
             gc.collect()
@@ -277,21 +352,32 @@ def run_generation(config, args, device: str) -> dict[str, Any]:
     model = random_model(config, device).eval()
     model.generation_config.eos_token_id = None
     model.generation_config.pad_token_id = 0
-    result: dict[str, Any] = {"prompts": args.gen_prompts, "prompt_len": args.prompt_len,
-                              "max_new_tokens": args.max_new_tokens}
+    result: dict[str, Any] = {
+        "prompts": args.gen_prompts,
+        "prompt_len": args.prompt_len,
+        "max_new_tokens": args.max_new_tokens,
+    }
     hf_tokens: list[list[int]] = []
     synchronize(device)
     start = time.perf_counter()
     with torch.no_grad(), torch.autocast(device, dtype=torch.bfloat16, enabled=device == "cuda"):
         for begin in range(0, len(prompts), args.gen_batch):
-            batch = prompts[begin:begin + args.gen_batch].to(device)
-            out = model.generate(input_ids=batch, attention_mask=torch.ones_like(batch), do_sample=False,
-                                 max_new_tokens=args.max_new_tokens, use_cache=True)
-            hf_tokens.extend(out[:, batch.shape[1]:].tolist())
+            batch = prompts[begin : begin + args.gen_batch].to(device)
+            out = model.generate(
+                input_ids=batch,
+                attention_mask=torch.ones_like(batch),
+                do_sample=False,
+                max_new_tokens=args.max_new_tokens,
+                use_cache=True,
+            )
+            hf_tokens.extend(out[:, batch.shape[1] :].tolist())
     synchronize(device)
     elapsed = time.perf_counter() - start
-    result["transformers"] = {"batch_size": args.gen_batch, "seconds": round(elapsed, 2),
-                              "new_tokens_per_s": round(sum(map(len, hf_tokens)) / elapsed, 1)}
+    result["transformers"] = {
+        "batch_size": args.gen_batch,
+        "seconds": round(elapsed, 2),
+        "new_tokens_per_s": round(sum(map(len, hf_tokens)) / elapsed, 1),
+    }
     if importlib.util.find_spec("vllm") is None or device != "cuda":
         result["vllm"] = {"status": "skipped", "reason": "vllm not installed" if device == "cuda" else "no CUDA"}
         return result
@@ -302,23 +388,40 @@ def run_generation(config, args, device: str) -> dict[str, Any]:
         torch.cuda.empty_cache()
         from vllm import LLM, SamplingParams
 
-        engine = LLM(model=folder, skip_tokenizer_init=True, dtype="bfloat16", seed=args.seed,
-                     gpu_memory_utilization=args.gpu_memory_utilization,
-                     max_model_len=args.prompt_len + args.max_new_tokens)
+        engine = LLM(
+            model=folder,
+            skip_tokenizer_init=True,
+            dtype="bfloat16",
+            seed=args.seed,
+            gpu_memory_utilization=args.gpu_memory_utilization,
+            max_model_len=args.prompt_len + args.max_new_tokens,
+        )
         sampling = SamplingParams(temperature=0.0, max_tokens=args.max_new_tokens, ignore_eos=True, detokenize=False)
         start = time.perf_counter()
         outputs = engine.generate([{"prompt_token_ids": p} for p in prompts.tolist()], sampling, use_tqdm=False)
         elapsed = time.perf_counter() - start
     vllm_tokens = [list(o.outputs[0].token_ids) for o in outputs]
     sample = range(min(args.sample_check, len(prompts)))
-    prefix = [next((i for i, (a, b) in enumerate(zip(hf_tokens[k], vllm_tokens[k], strict=False)) if a != b),
-                   len(hf_tokens[k])) for k in sample]
-    result["vllm"] = {"status": "ok", "seconds": round(elapsed, 2),
-                      "new_tokens_per_s": round(sum(map(len, vllm_tokens)) / elapsed, 1)}
-    result["speedup_vllm_over_transformers"] = round(result["vllm"]["new_tokens_per_s"]
-                                                     / result["transformers"]["new_tokens_per_s"], 2)
-    result["sample_check"] = {"replies": len(prefix), "identical": sum(p == args.max_new_tokens for p in prefix),
-                              "mean_identical_prefix_tokens": round(statistics.mean(prefix), 1) if prefix else None}
+    prefix = [
+        next(
+            (i for i, (a, b) in enumerate(zip(hf_tokens[k], vllm_tokens[k], strict=False)) if a != b),
+            len(hf_tokens[k]),
+        )
+        for k in sample
+    ]
+    result["vllm"] = {
+        "status": "ok",
+        "seconds": round(elapsed, 2),
+        "new_tokens_per_s": round(sum(map(len, vllm_tokens)) / elapsed, 1),
+    }
+    result["speedup_vllm_over_transformers"] = round(
+        result["vllm"]["new_tokens_per_s"] / result["transformers"]["new_tokens_per_s"], 2
+    )
+    result["sample_check"] = {
+        "replies": len(prefix),
+        "identical": sum(p == args.max_new_tokens for p in prefix),
+        "mean_identical_prefix_tokens": round(statistics.mean(prefix), 1) if prefix else None,
+    }
     return result
 
 
@@ -360,17 +463,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if not args.tiny and not torch.cuda.is_available():
-        print("paper_scale: no CUDA GPU here. The benchmark measures the 7B paper shape on GPUs only; "
-              "`--tiny` runs its plumbing on the CPU.", file=sys.stderr)
+        print(
+            "paper_scale: no CUDA GPU here. The benchmark measures the 7B paper shape on GPUs only; "
+            "`--tiny` runs its plumbing on the CPU.",
+            file=sys.stderr,
+        )
         return 2
     device = "cuda" if torch.cuda.is_available() and not args.tiny else "cpu"
     config = mistral_config(args.tiny)
     r = args.lora_r or int(paper_settings()["lora"]["r"])
     report: dict[str, Any] = {
-        "benchmark": "paper_scale", "tiny": args.tiny, "device": device, "machine": machine_info(),
-        "model": {"config": TINY if args.tiny else ZEPHYR_7B, "parameters": parameter_counts(config),
-                  "lora_r": r, "lora_parameters": lora_parameter_count(config, r),
-                  "memory_estimate_gib": memory_estimate_gib(config, r)},
+        "benchmark": "paper_scale",
+        "tiny": args.tiny,
+        "device": device,
+        "machine": machine_info(),
+        "model": {
+            "config": TINY if args.tiny else ZEPHYR_7B,
+            "parameters": parameter_counts(config),
+            "lora_r": r,
+            "lora_parameters": lora_parameter_count(config, r),
+            "memory_estimate_gib": memory_estimate_gib(config, r),
+        },
     }
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     if not args.skip_dpo:

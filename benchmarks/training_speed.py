@@ -78,8 +78,10 @@ def matmul_peak_gflops(dtype: torch.dtype, size: int = 2048, repeats: int = 10) 
         times.append(time.perf_counter() - start)
         cpu_times.append(time.process_time() - cpu_start)
     flops = 2 * size**3
-    return {"wall": flops / min(times) / 1e9,
-            "cpu": flops / statistics.median(cpu_times) * torch.get_num_threads() / 1e9}
+    return {
+        "wall": flops / min(times) / 1e9,
+        "cpu": flops / statistics.median(cpu_times) * torch.get_num_threads() / 1e9,
+    }
 
 
 def synchronize() -> None:
@@ -121,12 +123,20 @@ def machine_info() -> dict[str, Any]:
     from empo_kedro.training.precision import bf16_support
 
     support = bf16_support(torch.device(DEVICE).type)
-    return {"cpu": cpu_model(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "torch": torch.__version__, "python": platform.python_version(), "platform": platform.platform(),
-            "amx": CPUINFO.is_file() and "amx_bf16" in CPUINFO.read_text(), "device": DEVICE,
-            "gpu": torch.cuda.get_device_name() if DEVICE.startswith("cuda") else None,
-            # what precision `auto` resolves to here (every project path runs with the project's parameters)
-            "bf16_native": support.native, "bf16_reason": support.reason}
+    return {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "amx": CPUINFO.is_file() and "amx_bf16" in CPUINFO.read_text(),
+        "device": DEVICE,
+        "gpu": torch.cuda.get_device_name() if DEVICE.startswith("cuda") else None,
+        # what precision `auto` resolves to here (every project path runs with the project's parameters)
+        "bf16_native": support.native,
+        "bf16_reason": support.reason,
+    }
 
 
 # -------------------------------------------------------------------------------------------------------- data/model
@@ -151,8 +161,9 @@ def build_data(params: dict[str, Any], ed_dir: Path) -> tuple[pd.DataFrame, pd.D
     release = EmpatheticDialoguesDataset(path=str(ed_dir)).load()
     dialogues, _ = build_dialogues(release.utterances, min_turns=de["min_turns"])
     emotion_map = load_emotion_map(de["preferences"]["strategy"], params["emotion_maps"], params["ed_emotion_labels"])
-    pairs, _ = build_preference_pairs(dialogues, emotion_map, params["system_prompt"],
-                                      de["preferences"]["prompt_turns"], 1, params["seed"])
+    pairs, _ = build_preference_pairs(
+        dialogues, emotion_map, params["system_prompt"], de["preferences"]["prompt_turns"], 1, params["seed"]
+    )
     return build_sft_conversations(dialogues, params["system_prompt"]), pairs
 
 
@@ -198,10 +209,14 @@ def steps_tokens(log_history: list[dict]) -> list[float]:
 def summarise_steps(timer: StepTimer, warmup: int) -> dict[str, float]:
     times, cpu_times = timer.times, timer.cpu_times
     measured, measured_cpu = times[warmup:] or times, cpu_times[warmup:] or cpu_times
-    return {"steps": len(times), "warmup_steps": min(warmup, len(times)),
-            "median_step_s": statistics.median(measured), "mean_step_s": statistics.fmean(measured),
-            "median_step_cpu_s": statistics.median(measured_cpu),
-            "first_step_s": times[0] if times else float("nan")}
+    return {
+        "steps": len(times),
+        "warmup_steps": min(warmup, len(times)),
+        "median_step_s": statistics.median(measured),
+        "mean_step_s": statistics.fmean(measured),
+        "median_step_cpu_s": statistics.median(measured_cpu),
+        "first_step_s": times[0] if times else float("nan"),
+    }
 
 
 # ------------------------------------------------------------------------------------------------------------- phases
@@ -216,21 +231,29 @@ def run_sft(model_dir: Path, params: dict, conversations: pd.DataFrame, steps: i
     reset_peak_rss()
     tokenizer = ensure_generation_markers(load_tokenizer(model_dir))
     model = load_causal_lm(model_dir, params["base_model"])
-    sft = {**params["sft"], "device": DEVICE, "max_eval_conversations": 0,
-           "training": {**params["sft"]["training"], "max_steps": steps, "logging_steps": 1, "save_strategy": "no"}}
+    sft = {
+        **params["sft"],
+        "device": DEVICE,
+        "max_eval_conversations": 0,
+        "training": {**params["sft"]["training"], "max_steps": steps, "logging_steps": 1, "save_strategy": "no"},
+    }
     timer = StepTimer()
     with tempfile.TemporaryDirectory() as scratch:
         _, _, history = train_sft(model, tokenizer, conversations, sft, params["seed"], Path(scratch), [timer])
     tokens = steps_tokens(history)
     summary = summarise_steps(timer, warmup)
     measured_tokens = tokens[warmup:] or tokens
-    summary.update({
-        "batch_size": sft["training"]["per_device_train_batch_size"],
-        "tokens_per_step": statistics.fmean(measured_tokens) if measured_tokens else float("nan"),
-        "tokens_per_s": statistics.fmean(measured_tokens) / summary["median_step_s"] if measured_tokens else float("nan"),
-        "final_loss": step_losses(history)[-1],
-        "peak_rss_mib": peak_rss_mib(),
-    })
+    summary.update(
+        {
+            "batch_size": sft["training"]["per_device_train_batch_size"],
+            "tokens_per_step": statistics.fmean(measured_tokens) if measured_tokens else float("nan"),
+            "tokens_per_s": statistics.fmean(measured_tokens) / summary["median_step_s"]
+            if measured_tokens
+            else float("nan"),
+            "final_loss": step_losses(history)[-1],
+            "peak_rss_mib": peak_rss_mib(),
+        }
+    )
     del model
     return summary
 
@@ -291,8 +314,9 @@ def initial_lora(model_dir: Path, params: dict, seed: int) -> dict[str, torch.Te
     from empo_kedro.training.modeling import lora_config
 
     torch.manual_seed(seed)
-    model = get_peft_model(AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32),
-                           lora_config(params["dpo"]["lora"]))
+    model = get_peft_model(
+        AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32), lora_config(params["dpo"]["lora"])
+    )
     weights = {name: p.detach().float().clone() for name, p in trained_lora(model).items()}
     del model
     return weights
@@ -314,20 +338,42 @@ def release_memory() -> None:
         pass
 
 
-def dpo_run_summary(timer: StepTimer, warmup: int, history: list[dict], probe: AdapterProbe, setup_s: float,
-                    setup_cpu_s: float, load_before: float) -> dict[str, Any]:
+def dpo_run_summary(
+    timer: StepTimer,
+    warmup: int,
+    history: list[dict],
+    probe: AdapterProbe,
+    setup_s: float,
+    setup_cpu_s: float,
+    load_before: float,
+) -> dict[str, Any]:
     summary = summarise_steps(timer, warmup)
-    summary.update({"step_s": timer.times, "step_cpu_s": timer.cpu_times, "losses": step_losses(history),
-                    "final_loss": step_losses(history)[-1], "setup_s": setup_s, "setup_cpu_s": setup_cpu_s,
-                    "peak_rss_mib": peak_rss_mib(),
-                    "load_average_1min": [load_before, os.getloadavg()[0]]})
+    summary.update(
+        {
+            "step_s": timer.times,
+            "step_cpu_s": timer.cpu_times,
+            "losses": step_losses(history),
+            "final_loss": step_losses(history)[-1],
+            "setup_s": setup_s,
+            "setup_cpu_s": setup_cpu_s,
+            "peak_rss_mib": peak_rss_mib(),
+            "load_average_1min": [load_before, os.getloadavg()[0]],
+        }
+    )
     summary["final_lora"] = probe.final
     summary["shared_prompt_calls"] = probe.shared_prompt_calls
     return summary
 
 
-def run_dpo_stock(model_dir: Path, params: dict, ordered_pairs: pd.DataFrame, steps: int, warmup: int,
-                  initial: dict[str, torch.Tensor], path: str) -> dict:
+def run_dpo_stock(
+    model_dir: Path,
+    params: dict,
+    ordered_pairs: pd.DataFrame,
+    steps: int,
+    warmup: int,
+    initial: dict[str, torch.Tensor],
+    path: str,
+) -> dict:
     """Stock TRL on the same pairs in the same order; only what must match is set (LoRA, beta, loss, learning rate,
     batch, max length, steps, seed, order), plus, for the best stock set-ups, what a user sets in DPOConfig alone."""
     from datasets import Dataset
@@ -346,39 +392,69 @@ def run_dpo_stock(model_dir: Path, params: dict, ordered_pairs: pd.DataFrame, st
     training = params["dpo"]["training"]
     chosen: dict[str, Any] = {}
     if path != "default":
-        chosen = {"bf16": resolve_bf16_flag("auto", DEVICE) and path != "best_stock_fp32",
-                  "gradient_checkpointing": False,
-                  "precompute_ref_log_probs": path == "best_stock_precompute"}
+        chosen = {
+            "bf16": resolve_bf16_flag("auto", DEVICE) and path != "best_stock_fp32",
+            "gradient_checkpointing": False,
+            "precompute_ref_log_probs": path == "best_stock_precompute",
+        }
     timer = StepTimer()
     probe = AdapterProbe(initial)
     with tempfile.TemporaryDirectory() as scratch:
         config = DPOConfig(
-            output_dir=scratch, use_cpu=DEVICE == "cpu", report_to=[], save_strategy="no", logging_steps=1,
-            seed=params["seed"], max_steps=steps, train_sampling_strategy="sequential",
+            output_dir=scratch,
+            use_cpu=DEVICE == "cpu",
+            report_to=[],
+            save_strategy="no",
+            logging_steps=1,
+            seed=params["seed"],
+            max_steps=steps,
+            train_sampling_strategy="sequential",
             per_device_train_batch_size=training["per_device_train_batch_size"],
-            learning_rate=training["learning_rate"], beta=training["beta"], loss_type=training["loss_type"],
-            max_length=training["max_length"], lr_scheduler_type=training["lr_scheduler_type"],
-            warmup_steps=training["warmup_steps"], **chosen,
+            learning_rate=training["learning_rate"],
+            beta=training["beta"],
+            loss_type=training["loss_type"],
+            max_length=training["max_length"],
+            lr_scheduler_type=training["lr_scheduler_type"],
+            warmup_steps=training["warmup_steps"],
+            **chosen,
         )
         # set-up: tokenization, and the reference pass when precomputed
         started, cpu_started = time.perf_counter(), time.process_time()
-        trainer = DPOTrainer(model=policy, args=config, processing_class=tokenizer,
-                             train_dataset=Dataset.from_list(preference_records(ordered_pairs)),
-                             peft_config=lora_config(params["dpo"]["lora"]), callbacks=[timer, probe])
+        trainer = DPOTrainer(
+            model=policy,
+            args=config,
+            processing_class=tokenizer,
+            train_dataset=Dataset.from_list(preference_records(ordered_pairs)),
+            peft_config=lora_config(params["dpo"]["lora"]),
+            callbacks=[timer, probe],
+        )
         setup_s, setup_cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
         trainer.train()
     summary = dpo_run_summary(timer, warmup, trainer.state.log_history, probe, setup_s, setup_cpu_s, load_before)
     summary["peak_rss_over_start_mib"] = summary["peak_rss_mib"] - rss_start
-    summary.update({"autocast_bf16": bool(config.bf16), "frozen_weights_dtype": "float32",
-                    "gradient_checkpointing": bool(config.gradient_checkpointing),
-                    "precompute_ref_log_probs": bool(config.precompute_ref_log_probs), "prompt_sharing": False,
-                    "labelled_positions_only": DEVICE.startswith("cuda")})
+    summary.update(
+        {
+            "autocast_bf16": bool(config.bf16),
+            "frozen_weights_dtype": "float32",
+            "gradient_checkpointing": bool(config.gradient_checkpointing),
+            "precompute_ref_log_probs": bool(config.precompute_ref_log_probs),
+            "prompt_sharing": False,
+            "labelled_positions_only": DEVICE.startswith("cuda"),
+        }
+    )
     del trainer, policy
     return summary
 
 
-def run_dpo_project(model_dir: Path, params: dict, pairs: pd.DataFrame, steps: int, warmup: int,
-                    initial: dict[str, torch.Tensor], fp32: bool = False) -> dict:
+def run_dpo_project(
+    model_dir: Path,
+    params: dict,
+    pairs: pd.DataFrame,
+    steps: int,
+    warmup: int,
+    initial: dict[str, torch.Tensor],
+    fp32: bool = False,
+) -> dict:
     """The dpo node's training function with the project's parameters; a fresh (cold) reference cache per run, so
     the reference pass is paid in every run and counted in the headline."""
     from empo_kedro.training.checkpoints import model_lineage
@@ -395,33 +471,43 @@ def run_dpo_project(model_dir: Path, params: dict, pairs: pd.DataFrame, steps: i
     timer = StepTimer()
     probe = AdapterProbe(initial)
     with tempfile.TemporaryDirectory() as scratch:
-        dpo = {**params["dpo"], "device": DEVICE, "epochs": 1, "max_train_prompts": None, "max_eval_pairs": 0,
-               "lineage": model_lineage(base_fingerprint(model_dir), []),
-               "reference_cache": {**params["dpo"].get("reference_cache", {}), "folder": str(Path(scratch) / "ref")},
-               "training": {**params["dpo"]["training"], "max_steps": steps, "logging_steps": 1,
-                            "save_strategy": "no"}}
+        dpo = {
+            **params["dpo"],
+            "device": DEVICE,
+            "epochs": 1,
+            "max_train_prompts": None,
+            "max_eval_pairs": 0,
+            "lineage": model_lineage(base_fingerprint(model_dir), []),
+            "reference_cache": {**params["dpo"].get("reference_cache", {}), "folder": str(Path(scratch) / "ref")},
+            "training": {**params["dpo"]["training"], "max_steps": steps, "logging_steps": 1, "save_strategy": "no"},
+        }
         if fp32:
             dpo["training"]["bf16"] = False
             dpo["speed"] = {**(dpo.get("speed") or {}), "frozen_weights_dtype": None}
         started, cpu_started = time.perf_counter(), time.process_time()
         _, metrics, history = train_dpo(model, tokenizer, pairs, dpo, params["seed"], Path(scratch), [timer, probe])
         total_s, total_cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
-    summary = dpo_run_summary(timer, warmup, history, probe, total_s - sum(timer.times),
-                              total_cpu_s - sum(timer.cpu_times), load_before)
+    summary = dpo_run_summary(
+        timer, warmup, history, probe, total_s - sum(timer.times), total_cpu_s - sum(timer.cpu_times), load_before
+    )
     summary["peak_rss_over_start_mib"] = summary["peak_rss_mib"] - rss_start
     speed = dpo.get("speed") or {}
-    summary.update({
-        "autocast_bf16": resolve_bf16_flag(dpo["training"].get("bf16"), DEVICE),
-        "frozen_weights_dtype": resolve_dtype_switch(speed.get("frozen_weights_dtype"), DEVICE) or "float32",
-        "gradient_checkpointing": bool(dpo["training"].get("gradient_checkpointing")),
-        "reference_cache": bool(dpo["reference_cache"].get("enabled")),
-        "reference_precompute_s": metrics.get("reference_precompute_s", 0.0),
-        "reference_precompute_cpu_s": metrics.get("reference_precompute_cpu_s", 0.0),
-        "prompt_sharing": summary["shared_prompt_calls"] > 0,
-        "labelled_positions_only": (bool(speed.get("labelled_positions_only", True))
-                                    and speedup_supported(LABELLED_POSITIONS_ONLY)) or DEVICE.startswith("cuda"),
-        "speed_settings": speed,
-    })
+    summary.update(
+        {
+            "autocast_bf16": resolve_bf16_flag(dpo["training"].get("bf16"), DEVICE),
+            "frozen_weights_dtype": resolve_dtype_switch(speed.get("frozen_weights_dtype"), DEVICE) or "float32",
+            "gradient_checkpointing": bool(dpo["training"].get("gradient_checkpointing")),
+            "reference_cache": bool(dpo["reference_cache"].get("enabled")),
+            "reference_precompute_s": metrics.get("reference_precompute_s", 0.0),
+            "reference_precompute_cpu_s": metrics.get("reference_precompute_cpu_s", 0.0),
+            "prompt_sharing": summary["shared_prompt_calls"] > 0,
+            "labelled_positions_only": (
+                bool(speed.get("labelled_positions_only", True)) and speedup_supported(LABELLED_POSITIONS_ONLY)
+            )
+            or DEVICE.startswith("cuda"),
+            "speed_settings": speed,
+        }
+    )
     del model
     return summary
 
@@ -437,14 +523,24 @@ def pair_token_counts(model_dir: Path, params: dict, ordered_pairs: pd.DataFrame
     for row in ordered_pairs.itertuples(index=False):
         turns = as_turns(row.prompt)
         p = tokenizer.apply_chat_template(turns, tokenize=True, add_generation_prompt=True, return_dict=False)
-        sides = [len(tokenizer.apply_chat_template(turns + [{"role": "assistant", "content": text}], tokenize=True,
-                                                   return_dict=False)) - len(p) for text in (row.chosen, row.rejected)]
+        sides = [
+            len(
+                tokenizer.apply_chat_template(
+                    turns + [{"role": "assistant", "content": text}], tokenize=True, return_dict=False
+                )
+            )
+            - len(p)
+            for text in (row.chosen, row.rejected)
+        ]
         p_len = min(len(p), max_length)
         prompt.append(p_len)
         chosen.append(max(0, min(sides[0], max_length - p_len)))
         rejected.append(max(0, min(sides[1], max_length - p_len)))
-    return {"prompt": statistics.fmean(prompt), "chosen": statistics.fmean(chosen),
-            "rejected": statistics.fmean(rejected)}
+    return {
+        "prompt": statistics.fmean(prompt),
+        "chosen": statistics.fmean(chosen),
+        "rejected": statistics.fmean(rejected),
+    }
 
 
 def flops_per_pair(run: dict, tokens: dict[str, float], n_body: int, n_lora: int, n_head: int) -> float:
@@ -471,8 +567,13 @@ def pooled_steps(runs: list[dict], warmup: int) -> dict[str, float]:
     """Step-time statistics over all runs of a path (each run's first ``warmup`` steps left out)."""
     times = [t for run in runs for t in (run["step_s"][warmup:] or run["step_s"])]
     cpu_times = [t for run in runs for t in (run["step_cpu_s"][warmup:] or run["step_cpu_s"])]
-    return {"step_s_min": min(times), "step_s_median": statistics.median(times), "step_s_max": max(times),
-            "step_cpu_s_median": statistics.median(cpu_times), "timed_steps": len(times)}
+    return {
+        "step_s_min": min(times),
+        "step_s_median": statistics.median(times),
+        "step_s_max": max(times),
+        "step_cpu_s_median": statistics.median(cpu_times),
+        "timed_steps": len(times),
+    }
 
 
 def lora_distance(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], initial: dict[str, torch.Tensor]) -> float:
@@ -482,9 +583,18 @@ def lora_distance(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], initia
     return float(diff / moved) if moved > 0 else float("nan")
 
 
-def run_dpo_comparison(model_dir: Path, params: dict, pairs: pd.DataFrame, steps: int, warmup: int, rounds: int,
-                       paths: list[str], peaks: dict[str, dict[str, float]], n_body: int, n_head: int
-                       ) -> dict[str, Any]:
+def run_dpo_comparison(
+    model_dir: Path,
+    params: dict,
+    pairs: pd.DataFrame,
+    steps: int,
+    warmup: int,
+    rounds: int,
+    paths: list[str],
+    peaks: dict[str, dict[str, float]],
+    n_body: int,
+    n_head: int,
+) -> dict[str, Any]:
     """All DPO paths, alternating, then speed, memory, MFU and the equal-training check."""
     from empo_kedro.training.dpo import training_order
 
@@ -499,17 +609,31 @@ def run_dpo_comparison(model_dir: Path, params: dict, pairs: pd.DataFrame, steps
             if round_index > 0 and path in FP32_CHECK_PATHS:
                 continue
             logger.info("DPO round %d/%d: %s", round_index + 1, rounds, path)
-            run = (run_dpo_project(model_dir, params, pairs, steps, warmup, initial, fp32=path == "project_fp32")
-                   if path.startswith("project")
-                   else run_dpo_stock(model_dir, params, ordered, steps, warmup, initial, path))
+            run = (
+                run_dpo_project(model_dir, params, pairs, steps, warmup, initial, fp32=path == "project_fp32")
+                if path.startswith("project")
+                else run_dpo_stock(model_dir, params, ordered, steps, warmup, initial, path)
+            )
             runs[path].append(run)
-            logger.info("%s: median step %.2f s, final loss %.4f, peak RSS %.0f MiB", path, run["median_step_s"],
-                        run["final_loss"], run["peak_rss_mib"])
+            logger.info(
+                "%s: median step %.2f s, final loss %.4f, peak RSS %.0f MiB",
+                path,
+                run["median_step_s"],
+                run["final_loss"],
+                run["peak_rss_mib"],
+            )
     batch = params["dpo"]["training"]["per_device_train_batch_size"]
-    result: dict[str, Any] = {"paths": {}, "tokens_per_pair": tokens, "lora_parameters": n_lora,
-                              "body_parameters": n_body, "lm_head_parameters": n_head,
-                              "learning_rate": params["dpo"]["training"]["learning_rate"], "steps": steps,
-                              "batch_size": batch, "rounds": rounds}
+    result: dict[str, Any] = {
+        "paths": {},
+        "tokens_per_pair": tokens,
+        "lora_parameters": n_lora,
+        "body_parameters": n_body,
+        "lm_head_parameters": n_head,
+        "learning_rate": params["dpo"]["training"]["learning_rate"],
+        "steps": steps,
+        "batch_size": batch,
+        "rounds": rounds,
+    }
     for path, path_runs in runs.items():
         first = path_runs[0]
         stats = pooled_steps(path_runs, warmup)
@@ -517,8 +641,13 @@ def run_dpo_comparison(model_dir: Path, params: dict, pairs: pd.DataFrame, steps
         # over the run's steps. Stock precompute's cost is its set-up time beyond the plain best stock's.
         if path == "best_stock_precompute" and "best_stock" in runs:
             precompute_s, precompute_cpu_s = (
-                max(0.0, statistics.median(r[key] for r in path_runs)
-                    - statistics.median(r[key] for r in runs["best_stock"])) for key in ("setup_s", "setup_cpu_s"))
+                max(
+                    0.0,
+                    statistics.median(r[key] for r in path_runs)
+                    - statistics.median(r[key] for r in runs["best_stock"]),
+                )
+                for key in ("setup_s", "setup_cpu_s")
+            )
         else:
             precompute_s = statistics.median(r.get("reference_precompute_s", 0.0) for r in path_runs)
             precompute_cpu_s = statistics.median(r.get("reference_precompute_cpu_s", 0.0) for r in path_runs)
@@ -527,26 +656,43 @@ def run_dpo_comparison(model_dir: Path, params: dict, pairs: pd.DataFrame, steps
         flops = flops_per_pair(first, tokens, n_body, n_lora, n_head)
         pairs_per_s = batch / effective_step_s
         result["paths"][path] = {
-            "description": DPO_PATHS[path], **stats, "reference_precompute_s": precompute_s,
-            "effective_step_s": effective_step_s, "pairs_per_s": pairs_per_s,
+            "description": DPO_PATHS[path],
+            **stats,
+            "reference_precompute_s": precompute_s,
+            "effective_step_s": effective_step_s,
+            "pairs_per_s": pairs_per_s,
             "pairs_per_s_without_precompute": batch / stats["step_s_median"],
             "reference_precompute_cpu_s": precompute_cpu_s,
             "pairs_per_cpu_s": batch / (stats["step_cpu_s_median"] + precompute_cpu_s / steps),
             "peak_rss_mib": max(r["peak_rss_mib"] for r in path_runs),
             # what the run itself added on top of the memory it started from (one process runs every path)
             "peak_rss_over_start_mib": max(r["peak_rss_over_start_mib"] for r in path_runs),
-            "final_loss": [r["final_loss"] for r in path_runs], "losses": first["losses"],
+            "final_loss": [r["final_loss"] for r in path_runs],
+            "losses": first["losses"],
             "final_loss_distance_from_ln2": [math.log(2) - r["final_loss"] for r in path_runs],
             "load_average_1min": [r["load_average_1min"] for r in path_runs],
-            "step_s_per_run": [r["step_s"] for r in path_runs], "setup_s_per_run": [r["setup_s"] for r in path_runs],
+            "step_s_per_run": [r["step_s"] for r in path_runs],
+            "setup_s_per_run": [r["setup_s"] for r in path_runs],
             "precision": {"autocast": precision, "frozen_weights": first["frozen_weights_dtype"]},
-            **{key: first[key] for key in ("gradient_checkpointing", "prompt_sharing", "labelled_positions_only",
-                                           "precompute_ref_log_probs", "reference_cache", "shared_prompt_calls")
-               if key in first},
+            **{
+                key: first[key]
+                for key in (
+                    "gradient_checkpointing",
+                    "prompt_sharing",
+                    "labelled_positions_only",
+                    "precompute_ref_log_probs",
+                    "reference_cache",
+                    "shared_prompt_calls",
+                )
+                if key in first
+            },
             "flops_per_pair": flops,
             "mfu": flops * pairs_per_s / (peaks["bf16" if precision == "bf16" else "fp32"]["wall"] * 1e9),
-            "mfu_cpu_time": flops * batch / (stats["step_cpu_s_median"] + precompute_cpu_s / steps)
-            * torch.get_num_threads() / (peaks["bf16" if precision == "bf16" else "fp32"]["cpu"] * 1e9),
+            "mfu_cpu_time": flops
+            * batch
+            / (stats["step_cpu_s_median"] + precompute_cpu_s / steps)
+            * torch.get_num_threads()
+            / (peaks["bf16" if precision == "bf16" else "fp32"]["cpu"] * 1e9),
             "lora_run_to_run": lora_distance(path_runs[-1]["final_lora"], first["final_lora"], initial),
         }
     stock_paths = [p for p in ("best_stock", "best_stock_precompute") if p in result["paths"]]
@@ -558,47 +704,58 @@ def run_dpo_comparison(model_dir: Path, params: dict, pairs: pd.DataFrame, steps
             result["dpo_speedup_vs_best_stock"] = project["pairs_per_s"] / stock["pairs_per_s"]
             result["dpo_speedup_vs_best_stock_cpu_time"] = project["pairs_per_cpu_s"] / stock["pairs_per_cpu_s"]
             result["dpo_speedup_vs_best_stock_warm_cache"] = (
-                project["pairs_per_s_without_precompute"] / stock["pairs_per_s"])
+                project["pairs_per_s_without_precompute"] / stock["pairs_per_s"]
+            )
             result["peak_rss_project_over_best_stock"] = project["peak_rss_mib"] / stock["peak_rss_mib"]
-            result["peak_rss_increase_project_over_best_stock"] = (project["peak_rss_over_start_mib"]
-                                                                   / stock["peak_rss_over_start_mib"])
+            result["peak_rss_increase_project_over_best_stock"] = (
+                project["peak_rss_over_start_mib"] / stock["peak_rss_over_start_mib"]
+            )
             result["equal_training"] = equal_training(runs["project"][0], runs[best][0], initial)
     if "project_fp32" in runs and "best_stock_fp32" in runs:
-        result["equal_training_fp32"] = equal_training(runs["project_fp32"][0], runs["best_stock_fp32"][0], initial,
-                                                       FP32_TOLERANCE)
+        result["equal_training_fp32"] = equal_training(
+            runs["project_fp32"][0], runs["best_stock_fp32"][0], initial, FP32_TOLERANCE
+        )
     if "best_stock" in runs and "best_stock_fp32" in runs:
         # How far bf16 alone moves stock TRL from its own fp32 run: the scale of the bf16 gaps above.
-        result["bf16_noise_stock_vs_its_fp32"] = equal_training(runs["best_stock"][0], runs["best_stock_fp32"][0],
-                                                                initial)
+        result["bf16_noise_stock_vs_its_fp32"] = equal_training(
+            runs["best_stock"][0], runs["best_stock_fp32"][0], initial
+        )
     if "project" in result["paths"] and "default" in result["paths"]:
-        result["dpo_speedup_vs_default"] = (result["paths"]["project"]["pairs_per_s"]
-                                            / result["paths"]["default"]["pairs_per_s"])
+        result["dpo_speedup_vs_default"] = (
+            result["paths"]["project"]["pairs_per_s"] / result["paths"]["default"]["pairs_per_s"]
+        )
     return result
 
 
 # Stated tolerance of the equal-training check: both paths run bf16 autocast (where native), the project with
 # bf16 frozen weights, so they agree to bf16 precision, not bit for bit.
-LOSS_DISTANCE_TOLERANCE = 0.05   # |d_project - d_stock| / d_stock, d = ln 2 - final loss
-LORA_TOLERANCE = 0.10            # ||W_project - W_stock|| / ||W_stock - W_initial|| over all LoRA weights
+LOSS_DISTANCE_TOLERANCE = 0.05  # |d_project - d_stock| / d_stock, d = ln 2 - final loss
+LORA_TOLERANCE = 0.10  # ||W_project - W_stock|| / ||W_stock - W_initial|| over all LoRA weights
 TOLERANCE = {"distance_from_ln2_relative_gap": LOSS_DISTANCE_TOLERANCE, "lora_relative_gap": LORA_TOLERANCE}
 FP32_TOLERANCE = {"distance_from_ln2_relative_gap": 1e-3, "lora_relative_gap": 1e-2}
 
 
-def equal_training(project: dict, stock: dict, initial: dict[str, torch.Tensor],
-                   tolerance: dict[str, float] = TOLERANCE) -> dict[str, Any]:
+def equal_training(
+    project: dict, stock: dict, initial: dict[str, torch.Tensor], tolerance: dict[str, float] = TOLERANCE
+) -> dict[str, Any]:
     """Loss and LoRA weights after N steps from the same initial adapter, project against best stock."""
     d_project, d_stock = math.log(2) - project["final_loss"], math.log(2) - stock["final_loss"]
-    per_step = [abs(a - b) for a, b in zip(project["losses"], stock["losses"])]
+    per_step = [abs(a - b) for a, b in zip(project["losses"], stock["losses"], strict=False)]
     distance_gap = abs(d_project - d_stock) / abs(d_stock) if d_stock else float("nan")
     lora_gap = lora_distance(project["final_lora"], stock["final_lora"], initial)
     return {
-        "steps": len(project["losses"]), "final_loss_project": project["final_loss"],
-        "final_loss_best_stock": stock["final_loss"], "distance_from_ln2_project": d_project,
-        "distance_from_ln2_best_stock": d_stock, "distance_from_ln2_relative_gap": distance_gap,
-        "max_abs_loss_gap_per_step": max(per_step), "lora_relative_gap": lora_gap,
+        "steps": len(project["losses"]),
+        "final_loss_project": project["final_loss"],
+        "final_loss_best_stock": stock["final_loss"],
+        "distance_from_ln2_project": d_project,
+        "distance_from_ln2_best_stock": d_stock,
+        "distance_from_ln2_relative_gap": distance_gap,
+        "max_abs_loss_gap_per_step": max(per_step),
+        "lora_relative_gap": lora_gap,
         "tolerance": tolerance,
-        "within_tolerance": bool(distance_gap <= tolerance["distance_from_ln2_relative_gap"]
-                                 and lora_gap <= tolerance["lora_relative_gap"]),
+        "within_tolerance": bool(
+            distance_gap <= tolerance["distance_from_ln2_relative_gap"] and lora_gap <= tolerance["lora_relative_gap"]
+        ),
     }
 
 
@@ -625,8 +782,9 @@ def run_generation(model_dir: Path, params: dict, conversations: pd.DataFrame, n
 
     def project(autocast_name: str | None) -> tuple[list[str], float, float]:
         start, cpu_start = time.perf_counter(), time.process_time()
-        with torch.autocast(DEVICE.split(":")[0], dtype=torch_dtype(autocast_name or "bfloat16"),
-                            enabled=autocast_name is not None):
+        with torch.autocast(
+            DEVICE.split(":")[0], dtype=torch_dtype(autocast_name or "bfloat16"), enabled=autocast_name is not None
+        ):
             replies = generate_replies(model, tokenizer, prompts, generation, evaluation["batch_size"], params["seed"])
         return replies, time.perf_counter() - start, time.process_time() - cpu_start
 
@@ -638,8 +796,13 @@ def run_generation(model_dir: Path, params: dict, conversations: pd.DataFrame, n
     stock_replies = []
     start, cpu_start = time.perf_counter(), time.process_time()
     for prompt in prompts:
-        out = generator(prompt, max_new_tokens=generation["max_new_tokens"], do_sample=False, return_full_text=False,
-                        pad_token_id=tokenizer.pad_token_id)
+        out = generator(
+            prompt,
+            max_new_tokens=generation["max_new_tokens"],
+            do_sample=False,
+            return_full_text=False,
+            pad_token_id=tokenizer.pad_token_id,
+        )
         stock_replies.append(out[0]["generated_text"].strip())
     stock_s, stock_cpu_s = time.perf_counter() - start, time.process_time() - cpu_start
 
@@ -648,18 +811,26 @@ def run_generation(model_dir: Path, params: dict, conversations: pd.DataFrame, n
 
     stock_tokens = tokens_of(stock_replies)
     return {
-        "prompts": len(prompts), "batch_size": evaluation["batch_size"], "max_new_tokens": generation["max_new_tokens"],
+        "prompts": len(prompts),
+        "batch_size": evaluation["batch_size"],
+        "max_new_tokens": generation["max_new_tokens"],
         "project_autocast": autocast,
-        "project_s": project_s, "project_tokens_per_s": tokens_of(project_replies) / project_s,
-        "project_fp32_s": project_fp32_s, "project_fp32_tokens_per_s": tokens_of(project_fp32_replies) / project_fp32_s,
-        "stock_one_at_a_time_fp32_s": stock_s, "stock_tokens_per_s": stock_tokens / stock_s,
+        "project_s": project_s,
+        "project_tokens_per_s": tokens_of(project_replies) / project_s,
+        "project_fp32_s": project_fp32_s,
+        "project_fp32_tokens_per_s": tokens_of(project_fp32_replies) / project_fp32_s,
+        "stock_one_at_a_time_fp32_s": stock_s,
+        "stock_tokens_per_s": stock_tokens / stock_s,
         "generation_speedup": (tokens_of(project_replies) / project_s) / (stock_tokens / stock_s),
         "generation_speedup_fp32": (tokens_of(project_fp32_replies) / project_fp32_s) / (stock_tokens / stock_s),
         "generation_speedup_cpu_time": (tokens_of(project_replies) / project_cpu_s) / (stock_tokens / stock_cpu_s),
-        "generation_speedup_fp32_cpu_time": ((tokens_of(project_fp32_replies) / project_fp32_cpu_s)
-                                             / (stock_tokens / stock_cpu_s)),
-        "identical_to_stock": float(np.mean([a == b for a, b in zip(project_replies, stock_replies)])),
-        "identical_to_stock_fp32": float(np.mean([a == b for a, b in zip(project_fp32_replies, stock_replies)])),
+        "generation_speedup_fp32_cpu_time": (
+            (tokens_of(project_fp32_replies) / project_fp32_cpu_s) / (stock_tokens / stock_cpu_s)
+        ),
+        "identical_to_stock": float(np.mean([a == b for a, b in zip(project_replies, stock_replies, strict=False)])),
+        "identical_to_stock_fp32": float(
+            np.mean([a == b for a, b in zip(project_fp32_replies, stock_replies, strict=False)])
+        ),
         "peak_rss_mib": peak_rss_mib(),
     }
 
@@ -724,23 +895,39 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--steps", type=int, default=None, help="DPO/SFT steps (default: pairs / batch size)")
     ap.add_argument("--warmup", type=int, default=2, help="steps of each run left out of the step-time statistics")
     ap.add_argument("--rounds", type=int, default=2, help="times each DPO path runs, alternating (a b c a b c)")
-    ap.add_argument("--learning-rate", type=float, default=2e-3,
-                    help="DPO learning rate of every path: high enough that N steps move the loss far from ln 2, "
-                         "so the equal-training check means something")
+    ap.add_argument(
+        "--learning-rate",
+        type=float,
+        default=2e-3,
+        help="DPO learning rate of every path: high enough that N steps move the loss far from ln 2, "
+        "so the equal-training check means something",
+    )
     ap.add_argument("--dpo-paths", default=",".join(DEFAULT_DPO_PATHS), help=f"subset of {list(DPO_PATHS)}")
     ap.add_argument("--gen-prompts", type=int, default=32)
     ap.add_argument("--peak-size", type=int, default=2048, help="matrix size of the matmul peak measurement")
     ap.add_argument("--phases", default="sft,dpo,generation")
-    ap.add_argument("--quick", action="store_true",
-                    help=f"smoke-test setting (minutes on 2 cores): {QUICK}; explicit options still win")
-    ap.add_argument("--model-dir", type=Path, default=None,
-                    help="a model folder instead of the project's base model (e.g. a tiny one for a smoke test)")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"smoke-test setting (minutes on 2 cores): {QUICK}; explicit options still win",
+    )
+    ap.add_argument(
+        "--model-dir",
+        type=Path,
+        default=None,
+        help="a model folder instead of the project's base model (e.g. a tiny one for a smoke test)",
+    )
     ap.add_argument("--out-dir", type=Path, default=OUT_DIR)
     ap.add_argument("--tag", default=None)
     ap.add_argument("--no-mlflow", action="store_true")
     ap.add_argument("--device", default="cpu", help="cpu (the benchmark's target) or cuda (a GPU check)")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a project parameter for this run, e.g. dpo.speed.prompt_sharing=false")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a project parameter for this run, e.g. dpo.speed.prompt_sharing=false",
+    )
     args = ap.parse_args(argv)
     if args.quick:
         given = set(argv if argv is not None else sys.argv[1:])
@@ -769,12 +956,23 @@ def main(argv: list[str] | None = None) -> dict:
     model_dir = args.model_dir or base_model_dir(params)
     n_body, n_head = model_parameter_counts(model_dir)
     result: dict[str, Any] = {
-        "tag": args.tag or "default", "machine": machine_info(),
-        "settings": {"overrides": args.set, "pairs": len(pairs), "steps": steps, "warmup": args.warmup,
-                     "rounds": args.rounds, "dpo_batch_size": batch, "dpo_learning_rate": args.learning_rate,
-                     "ed_dir": str(args.ed_dir), "base_model": params["base_model"]["display_name"]},
-        "peak_gflops": {"bf16": matmul_peak_gflops(torch.bfloat16, args.peak_size),
-                        "fp32": matmul_peak_gflops(torch.float32, args.peak_size)},
+        "tag": args.tag or "default",
+        "machine": machine_info(),
+        "settings": {
+            "overrides": args.set,
+            "pairs": len(pairs),
+            "steps": steps,
+            "warmup": args.warmup,
+            "rounds": args.rounds,
+            "dpo_batch_size": batch,
+            "dpo_learning_rate": args.learning_rate,
+            "ed_dir": str(args.ed_dir),
+            "base_model": params["base_model"]["display_name"],
+        },
+        "peak_gflops": {
+            "bf16": matmul_peak_gflops(torch.bfloat16, args.peak_size),
+            "fp32": matmul_peak_gflops(torch.float32, args.peak_size),
+        },
         "load_average_at_start": os.getloadavg(),
     }
     logger.info("Matmul peak: %s GFLOP/s", result["peak_gflops"])
@@ -783,10 +981,25 @@ def main(argv: list[str] | None = None) -> dict:
         result["sft"] = run_sft(model_dir, params, conversations, steps, args.warmup)
         logger.info("SFT: %s", result["sft"])
     if "dpo" in phases:
-        result["dpo"] = run_dpo_comparison(model_dir, params, pairs, steps, args.warmup, args.rounds,
-                                           args.dpo_paths.split(","), result["peak_gflops"], n_body, n_head)
-        for key in ("dpo_speedup_vs_best_stock", "dpo_speedup_vs_default", "dpo_speedup_vs_best_stock_cpu_time",
-                    "dpo_speedup_vs_best_stock_warm_cache", "peak_rss_project_over_best_stock"):
+        result["dpo"] = run_dpo_comparison(
+            model_dir,
+            params,
+            pairs,
+            steps,
+            args.warmup,
+            args.rounds,
+            args.dpo_paths.split(","),
+            result["peak_gflops"],
+            n_body,
+            n_head,
+        )
+        for key in (
+            "dpo_speedup_vs_best_stock",
+            "dpo_speedup_vs_default",
+            "dpo_speedup_vs_best_stock_cpu_time",
+            "dpo_speedup_vs_best_stock_warm_cache",
+            "peak_rss_project_over_best_stock",
+        ):
             if key in result["dpo"]:
                 result[key] = result["dpo"][key]
         if "equal_training_fp32" in result["dpo"]:
@@ -803,8 +1016,13 @@ def main(argv: list[str] | None = None) -> dict:
     output = args.out_dir / (f"training_speed_{args.tag}.json" if args.tag else "training_speed.json")
     output.write_text(json.dumps(result, indent=2))
     logger.info("Wrote %s", output)
-    for key in ("dpo_speedup_vs_best_stock", "dpo_speedup_vs_default", "dpo_speedup_vs_best_stock_warm_cache",
-                "peak_rss_project_over_best_stock", "dpo_to_sft_peak_rss"):
+    for key in (
+        "dpo_speedup_vs_best_stock",
+        "dpo_speedup_vs_default",
+        "dpo_speedup_vs_best_stock_warm_cache",
+        "peak_rss_project_over_best_stock",
+        "dpo_to_sft_peak_rss",
+    ):
         if key in result:
             logger.info("%s = %.3f", key, result[key])
     if "equal_training" in result.get("dpo", {}):

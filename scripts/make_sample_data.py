@@ -42,7 +42,13 @@ ED_LABELS = (
 ).split()
 ED_SPLITS = (("train", 4), ("valid", 2), ("test", 2))  # conversations per label, in source order
 SELFEVAL_POOL = ["5|5|5_5|5|5"] * 10 + [
-    "5|5|5_4|5|5", "4|5|5_5|5|5", "5|5|5_4|4|4", "5|5|5_4|4|5", "4|4|4_5|5|5", "5|4|5_5|5|5", "3|4|5_5|5|4",
+    "5|5|5_4|5|5",
+    "4|5|5_5|5|5",
+    "5|5|5_4|4|4",
+    "5|5|5_4|4|5",
+    "4|4|4_5|5|5",
+    "5|4|5_5|5|5",
+    "3|4|5_5|5|4",
 ]
 EPITOME_FILES = {
     "ER": "emotional-reactions-reddit.csv",
@@ -104,7 +110,7 @@ def write_ed(out_dir: Path) -> None:
     for split, n in ED_SPLITS:
         records = []
         for label in ED_LABELS:
-            for prompt, turns in conversations[label][start:start + n]:
+            for prompt, turns in conversations[label][start : start + n]:
                 hit = next(hit_iter)
                 conv_id = f"hit:{hit}_conv:{2 * hit + rng.randint(0, 1)}"
                 speaker, listener = rng.sample(range(0, 640), 2)

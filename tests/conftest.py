@@ -50,8 +50,9 @@ def kedro_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return project
 
 
-def run_kedro(project: Path, pipeline: str | None = None, env: str | None = None,
-              runtime_params: dict | None = None) -> dict:
+def run_kedro(
+    project: Path, pipeline: str | None = None, env: str | None = None, runtime_params: dict | None = None
+) -> dict:
     """Run a pipeline of the project copy in-process and return the run's free outputs."""
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project

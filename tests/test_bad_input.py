@@ -45,8 +45,11 @@ def one_tracking_store_for_the_module(kedro_project: Path, shared_tracking_db: s
 def files_under_data(project: Path) -> set[str]:
     """Every file the project wrote (inputs under 01_raw and the symlinked base model left out)."""
     data = project / "data"
-    return {p.relative_to(data).as_posix() for p in data.rglob("*")
-            if p.is_file() and not p.relative_to(data).as_posix().startswith("01_raw/")}
+    return {
+        p.relative_to(data).as_posix()
+        for p in data.rglob("*")
+        if p.is_file() and not p.relative_to(data).as_posix().startswith("01_raw/")
+    }
 
 
 def assert_stopped(project: Path, run: Callable[[], object], culprit: str, before: set[str] | None = None) -> None:
@@ -87,12 +90,15 @@ def unknown_label(path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-@pytest.mark.parametrize("file_name, damage, culprit", [
-    ("train.csv", empty, r"train\.csv.*empty"),
-    ("valid.csv", only_malformed_lines, r"valid\.csv.*no usable rows"),
-    ("test.csv", wrong_header, r"test\.csv:1: wrong header"),
-    ("train.csv", unknown_label, r"train\.csv:6: unknown emotion label 'elated'"),
-])
+@pytest.mark.parametrize(
+    "file_name, damage, culprit",
+    [
+        ("train.csv", empty, r"train\.csv.*empty"),
+        ("valid.csv", only_malformed_lines, r"valid\.csv.*no usable rows"),
+        ("test.csv", wrong_header, r"test\.csv:1: wrong header"),
+        ("train.csv", unknown_label, r"train\.csv:6: unknown emotion label 'elated'"),
+    ],
+)
 def test_bad_ed_file(kedro_project: Path, file_name, damage, culprit):
     damage(kedro_project / ED_DIR / file_name)
     assert_stopped(kedro_project, lambda: run_kedro(kedro_project, pipeline="data_engineering"), culprit)
@@ -102,11 +108,15 @@ def broken_map(entry: dict) -> dict:
     return {"emotion_maps": {"plutchik_extended": {"opposites": {"joyful": entry}}}}
 
 
-@pytest.mark.parametrize("runtime_params, culprit", [
-    (broken_map({"opposite": None}), r"emotion map 'plutchik_extended', entry 'joyful': missing 'opposite'"),
-    (broken_map({"opposite": "joyful"}), r"entry 'joyful': a label cannot be its own opposite"),
-    ({"data_engineering": {"preferences": {"strategy": "nearest"}}}, r"Unknown rejected-turn strategy 'nearest'"),
-], ids=["missing_opposite", "self_opposite", "unknown_strategy"])
+@pytest.mark.parametrize(
+    "runtime_params, culprit",
+    [
+        (broken_map({"opposite": None}), r"emotion map 'plutchik_extended', entry 'joyful': missing 'opposite'"),
+        (broken_map({"opposite": "joyful"}), r"entry 'joyful': a label cannot be its own opposite"),
+        ({"data_engineering": {"preferences": {"strategy": "nearest"}}}, r"Unknown rejected-turn strategy 'nearest'"),
+    ],
+    ids=["missing_opposite", "self_opposite", "unknown_strategy"],
+)
 def test_bad_emotion_map_or_strategy_stops_before_anything_is_read(kedro_project: Path, runtime_params, culprit):
     def run():
         return run_kedro(kedro_project, pipeline="data_engineering", runtime_params=runtime_params)
@@ -136,11 +146,15 @@ def bad_level(path: Path) -> None:
         writer.writerows(rows)
 
 
-@pytest.mark.parametrize("damage, culprit", [
-    (empty, r"emotional-reactions-reddit\.csv: file is empty"),
-    (wrong_header, r"emotional-reactions-reddit\.csv.*(header|column)"),
-    (bad_level, r"emotional-reactions-reddit\.csv: line 2, field 'level'"),
-], ids=["empty", "wrong_header", "malformed_level"])
+@pytest.mark.parametrize(
+    "damage, culprit",
+    [
+        (empty, r"emotional-reactions-reddit\.csv: file is empty"),
+        (wrong_header, r"emotional-reactions-reddit\.csv.*(header|column)"),
+        (bad_level, r"emotional-reactions-reddit\.csv: line 2, field 'level'"),
+    ],
+    ids=["empty", "wrong_header", "malformed_level"],
+)
 def test_bad_epitome_file(kedro_project: Path, damage, culprit):
     damage(kedro_project / EPITOME_ER)
     assert_stopped(kedro_project, lambda: run_epitome_scorer_node(kedro_project), culprit)
@@ -162,10 +176,12 @@ def tiny_base_and_adapter(tmp_path_factory) -> tuple[Path, Path]:
 
     root = tmp_path_factory.mktemp("tiny_models")
     source = make_tiny_causal_lm(root / "source")
-    base = materialize_base_model(BaseModelSpec(source="pretrained", name_or_path=str(source)), root / "base",
-                                  root / "wheels")
-    model = get_peft_model(load_causal_lm(base, {"dtype": "float32", "device": "cpu"}),
-                           lora_config({"r": 2, "alpha": 4}))
+    base = materialize_base_model(
+        BaseModelSpec(source="pretrained", name_or_path=str(source)), root / "base", root / "wheels"
+    )
+    model = get_peft_model(
+        load_causal_lm(base, {"dtype": "float32", "device": "cpu"}), lora_config({"r": 2, "alpha": 4})
+    )
     AdapterDataset(path=str(root / "sft")).save(TrainedAdapter(model, load_tokenizer(base), {"kind": "sft"}))
     return base, root / "sft"
 
@@ -180,8 +196,9 @@ def training_inputs(kedro_project: Path, tiny_base_and_adapter) -> Path:
     models.mkdir(parents=True)
     shutil.copytree(base, models / "base")
     shutil.copytree(adapter, models / "sft")
-    conversations = pd.DataFrame({"split": ["train"], "conv_id": ["c0"],
-                                  "messages": [[{"role": "user", "content": "hi"}]]})
+    conversations = pd.DataFrame(
+        {"split": ["train"], "conv_id": ["c0"], "messages": [[{"role": "user", "content": "hi"}]]}
+    )
     for name in ("05_model_input/sft_conversations.parquet", "03_primary/preference_pairs.parquet"):
         (kedro_project / "data" / name).parent.mkdir(parents=True, exist_ok=True)
         conversations.to_parquet(kedro_project / "data" / name)
@@ -193,8 +210,12 @@ def test_missing_base_model_names_it_and_the_pipeline_to_run(training_inputs: Pa
 
     shutil.rmtree(training_inputs / "data" / "06_models" / "base")
     before = files_under_data(training_inputs)
-    assert_stopped(training_inputs, lambda: run_kedro(training_inputs, pipeline="dpo"),
-                   r"'base_model'.*kedro run --pipeline=sft", before)
+    assert_stopped(
+        training_inputs,
+        lambda: run_kedro(training_inputs, pipeline="dpo"),
+        r"'base_model'.*kedro run --pipeline=sft",
+        before,
+    )
 
 
 def flip_last_byte(path: Path) -> None:
@@ -207,28 +228,55 @@ def truncate(path: Path) -> None:
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 
 
-@pytest.mark.parametrize("victim, damage, culprit", [
-    ("base/model.safetensors", flip_last_byte, r"Base model at .*base is not intact: .*corrupt file model\.safet"),
-    ("sft/adapter_model.safetensors", truncate, r"sft/adapter_model\.safetensors is not a readable safetensors file"),
-    ("sft/adapter_model.safetensors", flip_last_byte, r"sft/adapter_model\.safetensors does not match the sha256"),
-    ("sft/adapter_config.json", truncate, r"sft/adapter_config\.json is corrupt"),
-    ("sft/adapter_model.safetensors", Path.unlink, r"sft is incomplete \(missing \['adapter_model\.safetensors'\]\)"),
-], ids=["base_bit_flip", "adapter_truncated", "adapter_bit_flip", "adapter_config_corrupt", "adapter_weights_missing"])
+@pytest.mark.parametrize(
+    "victim, damage, culprit",
+    [
+        ("base/model.safetensors", flip_last_byte, r"Base model at .*base is not intact: .*corrupt file model\.safet"),
+        (
+            "sft/adapter_model.safetensors",
+            truncate,
+            r"sft/adapter_model\.safetensors is not a readable safetensors file",
+        ),
+        ("sft/adapter_model.safetensors", flip_last_byte, r"sft/adapter_model\.safetensors does not match the sha256"),
+        ("sft/adapter_config.json", truncate, r"sft/adapter_config\.json is corrupt"),
+        (
+            "sft/adapter_model.safetensors",
+            Path.unlink,
+            r"sft is incomplete \(missing \['adapter_model\.safetensors'\]\)",
+        ),
+    ],
+    ids=[
+        "base_bit_flip",
+        "adapter_truncated",
+        "adapter_bit_flip",
+        "adapter_config_corrupt",
+        "adapter_weights_missing",
+    ],
+)
 def test_corrupt_base_model_or_adapter_is_named_and_nothing_is_trained(training_inputs: Path, victim, damage, culprit):
     damage(training_inputs / "data" / "06_models" / victim)
     before = files_under_data(training_inputs)
     assert_stopped(training_inputs, lambda: run_kedro(training_inputs, pipeline="dpo"), culprit, before)
 
 
-@pytest.mark.parametrize("pipeline, runtime_params, culprit", [
-    ("dpo", {"dpo": {"training": {"beta": -0.1}}}, r"dpo\.training\.beta must be > 0, got -0\.1"),
-    ("dpo", {"dpo": {"lora": {"r": 0}}}, r"dpo\.lora\.r must be >= 1, got 0"),
-    ("sft", {"sft": {"lora": {"r": 0}}}, r"sft\.lora\.r must be >= 1, got 0"),
-    ("sft", {"base_model": {"dtype": "float8"}}, r"base_model\.dtype must be one of .* got 'float8'"),
-    ("sft", {"base_model": {"source": "pretrained"}}, r"base_model\.name_or_path is required when source is 'pretr"),
-], ids=["negative_beta", "dpo_rank_0", "sft_rank_0", "unknown_dtype", "incomplete_model_source"])
+@pytest.mark.parametrize(
+    "pipeline, runtime_params, culprit",
+    [
+        ("dpo", {"dpo": {"training": {"beta": -0.1}}}, r"dpo\.training\.beta must be > 0, got -0\.1"),
+        ("dpo", {"dpo": {"lora": {"r": 0}}}, r"dpo\.lora\.r must be >= 1, got 0"),
+        ("sft", {"sft": {"lora": {"r": 0}}}, r"sft\.lora\.r must be >= 1, got 0"),
+        ("sft", {"base_model": {"dtype": "float8"}}, r"base_model\.dtype must be one of .* got 'float8'"),
+        (
+            "sft",
+            {"base_model": {"source": "pretrained"}},
+            r"base_model\.name_or_path is required when source is 'pretr",
+        ),
+    ],
+    ids=["negative_beta", "dpo_rank_0", "sft_rank_0", "unknown_dtype", "incomplete_model_source"],
+)
 def test_bad_parameters_stop_the_run_before_anything_runs(training_inputs: Path, pipeline, runtime_params, culprit):
     before = files_under_data(training_inputs)
+
     def run():
         return run_kedro(training_inputs, pipeline=pipeline, runtime_params=runtime_params)
 

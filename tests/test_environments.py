@@ -41,8 +41,11 @@ def _output_paths(catalog: dict) -> dict[str, str]:
 
 
 def _digests(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.mark.parametrize(("env", "root"), [(None, "data"), ("shared", "data/shared")])
@@ -60,8 +63,9 @@ def test_every_output_and_output_folder_parameter_is_under_the_environments_data
 
 
 def test_only_the_shared_environment_writes_the_committed_docs():
-    assert _config(None)["catalog"]["results_document"]["dataset"]["filepath"] == \
-        "data/08_reporting/results/results.md"
+    assert (
+        _config(None)["catalog"]["results_document"]["dataset"]["filepath"] == "data/08_reporting/results/results.md"
+    )
     assert _config("shared")["catalog"]["results_document"]["dataset"]["filepath"] == "docs/results.md"
 
 
@@ -81,12 +85,21 @@ def test_data_engineering_in_two_environments_does_not_mix_outputs(kedro_project
     """`--env shared` (here on the sample, as its ED folder) then the default: each under its root, runs tagged."""
     data = kedro_project / "data"
     raw = _digests(data / "01_raw")
-    run_kedro(kedro_project, pipeline="data_engineering", env="shared",
-              runtime_params={"ed_dir": str(data / "01_raw" / "empatheticdialogues"),
-                              "data_engineering": {"preferences": {"strategy": "random"}}})
+    run_kedro(
+        kedro_project,
+        pipeline="data_engineering",
+        env="shared",
+        runtime_params={
+            "ed_dir": str(data / "01_raw" / "empatheticdialogues"),
+            "data_engineering": {"preferences": {"strategy": "random"}},
+        },
+    )
     shared_outputs = _digests(data / "shared")
-    assert {"03_primary/preference_pairs.parquet", "05_model_input/sft_conversations.parquet",
-            "08_reporting/data_report.json"} <= set(shared_outputs)
+    assert {
+        "03_primary/preference_pairs.parquet",
+        "05_model_input/sft_conversations.parquet",
+        "08_reporting/data_report.json",
+    } <= set(shared_outputs)
     assert sorted(p.name for p in data.iterdir()) == ["01_raw", "shared"]  # nothing written beside data/shared
 
     run_kedro(kedro_project, pipeline="data_engineering")
@@ -97,9 +110,12 @@ def test_data_engineering_in_two_environments_does_not_mix_outputs(kedro_project
     assert default_pairs != shared_outputs["03_primary/preference_pairs.parquet"]  # random vs Plutchik rejected turns
 
     runs = mlflow.MlflowClient().search_runs(
-        [mlflow.MlflowClient().get_experiment_by_name("empo_kedro").experiment_id], order_by=["attributes.start_time"])
-    assert [(r.data.tags.get(ENV_TAG), r.data.tags.get(DATA_ROOT_TAG)) for r in runs] == \
-        [("shared", "data/shared"), ("local", "data")]
+        [mlflow.MlflowClient().get_experiment_by_name("empo_kedro").experiment_id], order_by=["attributes.start_time"]
+    )
+    assert [(r.data.tags.get(ENV_TAG), r.data.tags.get(DATA_ROOT_TAG)) for r in runs] == [
+        ("shared", "data/shared"),
+        ("local", "data"),
+    ]
 
 
 def _finished_sweep(client: mlflow.MlflowClient, experiment: str, data_root: str | None) -> str:

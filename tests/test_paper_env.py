@@ -44,8 +44,11 @@ def parameters_read(pipeline) -> set[str]:
 def test_paper_parameters_are_the_papers_and_pass_the_prerun_check(kedro_project: Path, tiny_dir: Path):
     from kedro.framework.project import pipelines
 
-    runtime = {"base_model": {"name_or_path": str(tiny_dir)}, "ed_dir": SAMPLE_ED,
-               "evaluation": {"generation": {"backend": "transformers"}}}
+    runtime = {
+        "base_model": {"name_or_path": str(tiny_dir)},
+        "ed_dir": SAMPLE_ED,
+        "evaluation": {"generation": {"backend": "transformers"}},
+    }
     with paper_session(kedro_project, runtime) as session:
         context = session.load_context()
         params = context.params
@@ -82,9 +85,16 @@ def test_paper_trainer_settings_build_trl_configs(kedro_project: Path, tiny_dir:
 
 def test_paper_pipelines_run_a_step_with_a_tiny_model(kedro_project: Path, tiny_dir: Path):
     """data_engineering -> sft -> dpo of the paper env on the sample data, the tiny model standing in for zephyr."""
-    quick = {"per_device_train_batch_size": 4, "per_device_eval_batch_size": 4, "max_steps": 1,
-             "activation_checkpointing": False, "dataloader_num_workers": 0, "bf16": False, "optim": "adamw_torch",
-             "max_length": 1024}  # the tiny byte-level tokenizer needs ~3x the tokens of zephyr's
+    quick = {
+        "per_device_train_batch_size": 4,
+        "per_device_eval_batch_size": 4,
+        "max_steps": 1,
+        "activation_checkpointing": False,
+        "dataloader_num_workers": 0,
+        "bf16": False,
+        "optim": "adamw_torch",
+        "max_length": 1024,
+    }  # the tiny byte-level tokenizer needs ~3x the tokens of zephyr's
     runtime = {
         "base_model": {"name_or_path": str(tiny_dir), "dtype": "float32", "device": "cpu"},
         "ed_dir": SAMPLE_ED,
@@ -101,11 +111,16 @@ def test_paper_pipelines_run_a_step_with_a_tiny_model(kedro_project: Path, tiny_
     assert json.loads((models / "dpo" / "adapter_config.json").read_text())["r"] == 1024
 
 
-@pytest.mark.skipif(importlib.util.find_spec("vllm") is not None and torch.cuda.is_available(),
-                    reason="vllm and a GPU are here: the backend can run")
-def test_paper_evaluation_is_refused_before_anything_runs_without_vllm_or_a_gpu(kedro_project: Path,
-                                                                                 tiny_dir: Path):
+@pytest.mark.skipif(
+    importlib.util.find_spec("vllm") is not None and torch.cuda.is_available(),
+    reason="vllm and a GPU are here: the backend can run",
+)
+def test_paper_evaluation_is_refused_before_anything_runs_without_vllm_or_a_gpu(kedro_project: Path, tiny_dir: Path):
     with pytest.raises(GenerationBackendError, match=r"backend is 'vllm' but (vllm is not installed|no CUDA GPU)"):
-        run_kedro(kedro_project, pipeline="evaluation", env="paper",
-                  runtime_params={"base_model": {"name_or_path": str(tiny_dir)}, "ed_dir": SAMPLE_ED})
+        run_kedro(
+            kedro_project,
+            pipeline="evaluation",
+            env="paper",
+            runtime_params={"base_model": {"name_or_path": str(tiny_dir)}, "ed_dir": SAMPLE_ED},
+        )
     assert not (kedro_project / "data" / "paper" / "07_model_output" / "generations.parquet").exists()

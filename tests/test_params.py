@@ -22,8 +22,9 @@ from empo_kedro.params import (
 )
 from tests.conftest import REPO_ROOT, run_kedro
 
-ENVS = sorted(path.name for path in (REPO_ROOT / "conf").iterdir()
-              if path.is_dir() and any(path.glob("parameters*.yml")))
+ENVS = sorted(
+    path.name for path in (REPO_ROOT / "conf").iterdir() if path.is_dir() and any(path.glob("parameters*.yml"))
+)
 
 
 def load_parameters(env: str | None = None, conf: Path = REPO_ROOT / "conf"):
@@ -33,8 +34,9 @@ def load_parameters(env: str | None = None, conf: Path = REPO_ROOT / "conf"):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        loader = OmegaConfigLoader(str(conf), **{**CONFIG_LOADER_ARGS, "default_run_env": env or "local"},
-                                   runtime_params={})
+        loader = OmegaConfigLoader(
+            str(conf), **{**CONFIG_LOADER_ARGS, "default_run_env": env or "local"}, runtime_params={}
+        )
         return loader["parameters"]
 
 
@@ -61,12 +63,14 @@ def test_a_params_override_with_an_unknown_key_stops_the_run_naming_it(kedro_pro
 
     # as `kedro run --params data_engineering.preferences.n_epoch=3` (the CLI nests dotted keys)
     with pytest.raises(Exception) as raised:
-        run_kedro(kedro_project, "data_engineering",
-                  runtime_params={"data_engineering": {"preferences": {"n_epoch": 3}}})
+        run_kedro(
+            kedro_project, "data_engineering", runtime_params={"data_engineering": {"preferences": {"n_epoch": 3}}}
+        )
     # Kedro 1.7 builds the node's type-hinted block first (its ParameterValidationError, shown concisely too)
     assert "preferences.n_epoch" in str(find_user_facing(raised.value) or raised.value)
     assert not (kedro_project / "data" / "02_intermediate").exists() or not any(
-        (kedro_project / "data" / "02_intermediate").iterdir())
+        (kedro_project / "data" / "02_intermediate").iterdir()
+    )
 
 
 def test_a_missing_key_is_named_with_its_dotted_path():
@@ -114,8 +118,9 @@ def test_mlflow_logs_the_typed_blocks_as_the_same_flat_params(kedro_project: Pat
 
     run_kedro(kedro_project, "data_engineering")
     client = mlflow.MlflowClient()
-    (run,) = [run for experiment in client.search_experiments()
-              for run in client.search_runs([experiment.experiment_id])]
+    (run,) = [
+        run for experiment in client.search_experiments() for run in client.search_runs([experiment.experiment_id])
+    ]
     logged = run.data.params
     expected = load_parameters(conf=kedro_project / "conf")["data_engineering"]
     assert logged["data_engineering.min_turns"] == str(expected["min_turns"])

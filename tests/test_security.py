@@ -30,6 +30,7 @@ def test_model_loading_asks_for_safetensors_and_remote_code_only_on_opt_in(monke
         def from_pretrained(path, **kwargs):
             seen[kind] = kwargs
             raise RuntimeError("recorded")
+
         return from_pretrained
 
     monkeypatch.setattr(AutoModelForCausalLM, "from_pretrained", record("model"))
@@ -45,15 +46,23 @@ def test_model_loading_asks_for_safetensors_and_remote_code_only_on_opt_in(monke
 
 
 UNSAFE_CALLS = [
-    r"\bpickle\.loads?\(", r"\bjoblib\.load\(", r"\btorch\.load\(", r"weights_only\s*=\s*False",
-    r"trust_remote_code\s*=\s*True", r"use_safetensors\s*=\s*False", r"safe_serialization\s*=\s*False",
+    r"\bpickle\.loads?\(",
+    r"\bjoblib\.load\(",
+    r"\btorch\.load\(",
+    r"weights_only\s*=\s*False",
+    r"trust_remote_code\s*=\s*True",
+    r"use_safetensors\s*=\s*False",
+    r"safe_serialization\s*=\s*False",
 ]
 
 
 def test_no_source_file_unpickles_or_enables_remote_code():
-    found = [f"{path.relative_to(REPO_ROOT)}:{number}: {line.strip()}"
-             for path in SOURCE_FILES for number, line in enumerate(path.read_text().splitlines(), 1)
-             if not line.lstrip().startswith("#") and any(re.search(p, line) for p in UNSAFE_CALLS)]
+    found = [
+        f"{path.relative_to(REPO_ROOT)}:{number}: {line.strip()}"
+        for path in SOURCE_FILES
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if not line.lstrip().startswith("#") and any(re.search(p, line) for p in UNSAFE_CALLS)
+    ]
     assert not found
 
 
@@ -63,8 +72,12 @@ def test_every_weights_load_in_the_source_asks_for_safetensors():
     unchecked = []
     for path in SOURCE_FILES:
         for number, line in enumerate(path.read_text().splitlines(), 1):
-            if re.search(r"AutoModel\w*\.from_pretrained\(", line) and "use_safetensors=True" not in line \
-                    and "gguf_file=" not in line and "**kwargs)" not in line:
+            if (
+                re.search(r"AutoModel\w*\.from_pretrained\(", line)
+                and "use_safetensors=True" not in line
+                and "gguf_file=" not in line
+                and "**kwargs)" not in line
+            ):
                 unchecked.append(f"{path.relative_to(REPO_ROOT)}:{number}: {line.strip()}")
     assert not unchecked
 

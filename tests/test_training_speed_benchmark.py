@@ -25,12 +25,30 @@ def test_quick_benchmark_reports_every_path_and_the_equal_training_check(tmp_pat
     benchmark = load_benchmark()
     model_dir = make_tiny_causal_lm(tmp_path / "tiny")
     sample_ed = REPO / "data" / "01_raw" / "empatheticdialogues"
-    result = benchmark.main(["--quick", "--no-mlflow", "--ed-dir", str(sample_ed),
-                             "--model-dir", str(model_dir), "--out-dir", str(tmp_path / "out"), "--peak-size", "256"])
+    result = benchmark.main(
+        [
+            "--quick",
+            "--no-mlflow",
+            "--ed-dir",
+            str(sample_ed),
+            "--model-dir",
+            str(model_dir),
+            "--out-dir",
+            str(tmp_path / "out"),
+            "--peak-size",
+            "256",
+        ]
+    )
     written = json.loads((tmp_path / "out" / "training_speed_quick.json").read_text())
     paths = written["dpo"]["paths"]
-    assert set(paths) == {"default", "best_stock", "best_stock_precompute", "project", "best_stock_fp32",
-                          "project_fp32"}
+    assert set(paths) == {
+        "default",
+        "best_stock",
+        "best_stock_precompute",
+        "project",
+        "best_stock_fp32",
+        "project_fp32",
+    }
     assert written["dpo"]["best_stock_variant"] in ("best_stock", "best_stock_precompute")
     for key in ("dpo_speedup_vs_best_stock", "dpo_speedup_vs_default", "peak_rss_project_over_best_stock"):
         assert written[key] > 0

@@ -1,4 +1,3 @@
-"""empo-kedro
-"""
+"""empo-kedro"""
 
 __version__ = "0.1"

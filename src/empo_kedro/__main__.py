@@ -4,6 +4,7 @@ as `empo-kedro` and `python -m empo_kedro`.
 `empo-kedro chat ...` and `empo-kedro serve ...` use the tuned model (empo_kedro.serving.cli); anything else is
 the project's Kedro run command, as before.
 """
+
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ def main(*args, **kwargs) -> Any:
     package_name = Path(__file__).parent.name
     configure_project(package_name)
 
-    interactive = hasattr(sys, 'ps1')
+    interactive = hasattr(sys, "ps1")
     kwargs["standalone_mode"] = not interactive
 
     run = find_run_command(package_name)

@@ -94,10 +94,18 @@ class MainProcessWrites:
         size = world_size()
         if size <= 1:
             return
-        persisted = [name for name in sorted(pipeline.all_outputs())
-                     if name in catalog and not isinstance(catalog.get(name), MemoryDataset)]
+        persisted = [
+            name
+            for name in sorted(pipeline.all_outputs())
+            if name in catalog and not isinstance(catalog.get(name), MemoryDataset)
+        ]
         for name in persisted:
             save_on_main_process_only(catalog.get(name))
-        logger.info("Process %d of %d: %s", process_rank(), size,
-                    "writes the outputs and tracks the run" if is_main_process()
-                    else f"trains its share; leaves its {len(persisted)} outputs and MLflow to process 0")
+        logger.info(
+            "Process %d of %d: %s",
+            process_rank(),
+            size,
+            "writes the outputs and tracks the run"
+            if is_main_process()
+            else f"trains its share; leaves its {len(persisted)} outputs and MLflow to process 0",
+        )

@@ -59,12 +59,16 @@ class ParamsBlock(dict):
         prefix = f"{where}." if where else ""
         unknown = [key for key in data if key not in names]
         if unknown:
-            raise ParameterError(f"Unknown parameter(s) {', '.join(prefix + str(key) for key in unknown)}; "
-                                 f"known keys of '{where or type(self).__name__}': {names}")
+            raise ParameterError(
+                f"Unknown parameter(s) {', '.join(prefix + str(key) for key in unknown)}; "
+                f"known keys of '{where or type(self).__name__}': {names}"
+            )
         missing = [name for name in names if name not in data]
         if missing:
-            raise ParameterError(f"Missing parameter(s) {', '.join(prefix + name for name in missing)} "
-                                 "(conf/base/parameters*.yml lists every key)")
+            raise ParameterError(
+                f"Missing parameter(s) {', '.join(prefix + name for name in missing)} "
+                "(conf/base/parameters*.yml lists every key)"
+            )
         hints = _field_types(type(self))
         for key in data:  # the YAML's order, so the block iterates as the dict did
             value, hint = data[key], hints[key]

@@ -43,8 +43,10 @@ def _node_alone_hint(pipeline_name: str, dataset_name: str, catalog) -> str:
     """
     pipeline = importlib.import_module(f"empo_kedro.pipelines.{pipeline_name}").create_pipeline()
     node = next((n for n in pipeline.nodes if dataset_name in n.outputs), None)
-    if node is None or not all(name.startswith("params:") or name == "parameters"
-                               or (name in catalog and catalog.exists(name)) for name in node.inputs):
+    if node is None or not all(
+        name.startswith("params:") or name == "parameters" or (name in catalog and catalog.exists(name))
+        for name in node.inputs
+    ):
         return ""
     return f" (or just the node that writes it: `kedro run --pipeline={pipeline_name} --nodes={node.name}`)"
 
@@ -60,8 +62,11 @@ class MissingInputsCheck:
                 continue
             if not catalog.exists(name):
                 makers = producers_of(name)
-                hint = (f"run `kedro run --pipeline={makers[0]}` first{_node_alone_hint(makers[0], name, catalog)}"
-                        if makers else "it is an input: check its path")
+                hint = (
+                    f"run `kedro run --pipeline={makers[0]}` first{_node_alone_hint(makers[0], name, catalog)}"
+                    if makers
+                    else "it is an input: check its path"
+                )
                 missing.append(f"'{name}' ({catalog.get(name)._describe()}): {hint}")
         if missing:
             raise MissingUpstreamError("Missing inputs, nothing was run:\n  " + "\n  ".join(missing))
@@ -98,19 +103,22 @@ def check_parameters(read: set[str], params: Mapping[str, Any]) -> dict[str, Par
         except ValueError as error:
             raise ParameterError(f"evaluation.epitome.scorer: {error}") from error
     if "data_engineering" in read_blocks:
-        load_emotion_map(blocks["data_engineering"].preferences.strategy, params["emotion_maps"],
-                         params["ed_emotion_labels"])
+        load_emotion_map(
+            blocks["data_engineering"].preferences.strategy, params["emotion_maps"], params["ed_emotion_labels"]
+        )
     if "evaluation.generation" in read:  # the generation backend can run here (vllm: installed, a GPU)
         from empo_kedro.evaluation.vllm_generation import check_generation_backend
 
         evaluation = blocks["evaluation"]
-        check_generation_backend(evaluation.generation, evaluation.vllm,
-                                 blocks.get("base_model", params["base_model"]))
+        check_generation_backend(
+            evaluation.generation, evaluation.vllm, blocks.get("base_model", params["base_model"])
+        )
     if "sweep" in blocks:  # the space, the splits, and every trial's dpo block
         from empo_kedro.sweep.space import plan_trials
 
-        for trial in plan_trials(blocks["sweep"], blocks["dpo"], blocks["data_engineering"].preferences.strategy,
-                                 params["seed"]):
+        for trial in plan_trials(
+            blocks["sweep"], blocks["dpo"], blocks["data_engineering"].preferences.strategy, params["seed"]
+        ):
             validate_dpo(trial["dpo_params"])
     return blocks
 

@@ -56,15 +56,22 @@ def _pid_alive(pid: int) -> bool:
 
 def holder_record(pipeline: str) -> dict[str, Any]:
     """What the lock file says about the run that holds it."""
-    return {"pid": os.getpid(), "host": socket.gethostname(), "pipeline": pipeline,
-            "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "pid_start_ticks": _process_start_ticks(os.getpid()), "command": " ".join(sys.argv),
-            "token": uuid.uuid4().hex}
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "pipeline": pipeline,
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "pid_start_ticks": _process_start_ticks(os.getpid()),
+        "command": " ".join(sys.argv),
+        "token": uuid.uuid4().hex,
+    }
 
 
 def describe_holder(holder: dict[str, Any]) -> str:
-    return (f"pid {holder.get('pid')} on {holder.get('host')}, pipeline '{holder.get('pipeline')}', "
-            f"started {holder.get('started')}")
+    return (
+        f"pid {holder.get('pid')} on {holder.get('host')}, pipeline '{holder.get('pipeline')}', "
+        f"started {holder.get('started')}"
+    )
 
 
 def is_stale(holder: dict[str, Any]) -> bool:
@@ -122,8 +129,11 @@ class ProjectLock:
                         self._break(holder)
                         continue
                     if holder and is_stale(holder):
-                        logger.warning("Project lock %s is stale (%s: the process is gone); clearing it", self.path,
-                                       describe_holder(holder))
+                        logger.warning(
+                            "Project lock %s is stale (%s: the process is gone); clearing it",
+                            self.path,
+                            describe_holder(holder),
+                        )
                         self._break(holder)
                         continue
                     return holder or {"pid": "?", "host": "?", "pipeline": "?", "started": "? (unreadable lock)"}
@@ -201,8 +211,9 @@ class ProjectLockHook:
         self._release()
         self._lock = ProjectLock(path if path.is_absolute() else self._project_path / path)
         names = run_params.get("pipeline_names") or [run_params.get("pipeline_name") or "__default__"]
-        acquire(self._lock, "+".join(names), settings["on_busy"], settings.get("wait_timeout_s"),
-                float(settings["poll_s"]))
+        acquire(
+            self._lock, "+".join(names), settings["on_busy"], settings.get("wait_timeout_s"), float(settings["poll_s"])
+        )
 
     @hook_impl
     def after_pipeline_run(self) -> None:

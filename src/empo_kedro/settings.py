@@ -11,8 +11,14 @@ from empo_kedro.tracking.hooks import EmpoTrackingHooks
 from empo_kedro.tracking.uri import resolve_artifact_location, resolve_tracking_uri
 
 # ProjectLockHook first: among the tryfirst hooks it runs last, so a failed check never leaves a lock behind.
-HOOKS = (ProjectLockHook(), ConciseErrors(), MissingInputsCheck(), ParameterCheck(), EmpoTrackingHooks(),
-         MainProcessWrites())
+HOOKS = (
+    ProjectLockHook(),
+    ConciseErrors(),
+    MissingInputsCheck(),
+    ParameterCheck(),
+    EmpoTrackingHooks(),
+    MainProcessWrites(),
+)
 
 # Under `accelerate launch` every process runs the session; only process 0 tracks to MLflow (one run).
 DISABLE_HOOKS_FOR_PLUGINS = plugins_disabled_on_this_process()

@@ -29,8 +29,9 @@ def synthetic_utterances(n_per_emotion=3, emotions=("sad", "joyful", "afraid", "
 
 
 def test_roles_follow_the_first_speaker_and_order_by_index():
-    frame = utterances([("c", 2, "sad", 7, "listener reply"), ("c", 1, "sad", 3, "my story"),
-                        ("c", 3, "sad", 3, "more")])
+    frame = utterances(
+        [("c", 2, "sad", 7, "listener reply"), ("c", 1, "sad", 3, "my story"), ("c", 3, "sad", 3, "more")]
+    )
     dialogues, dropped = build_dialogues(frame, min_turns=2)
     assert [t["role"] for t in dialogues.iloc[0]["turns"]] == ["user", "assistant", "user"]
     assert dialogues.iloc[0]["turns"][0]["content"] == "my story"
@@ -130,8 +131,10 @@ def test_a_rejected_turn_equal_to_the_chosen_one_or_empty_is_excluded_and_counte
     rows = []
     for emotion in ("sad", "joyful"):
         for c in range(3):
-            rows += [(f"{emotion}-{c}", 1, emotion, 1, f"{emotion} story {c}"), (f"{emotion}-{c}", 2, emotion, 2,
-                                                                                 "I am so sorry to hear that.")]
+            rows += [
+                (f"{emotion}-{c}", 1, emotion, 1, f"{emotion} story {c}"),
+                (f"{emotion}-{c}", 2, emotion, 2, "I am so sorry to hear that."),
+            ]
     rows[-1] = ("joyful-2", 2, "joyful", 2, "   ")  # whitespace only: no text
     frame, _ = build_dialogues(utterances(rows), min_turns=2)
     pairs, missing = build_preference_pairs(frame, extended(), "", "last", n_epochs=2, seed=1)

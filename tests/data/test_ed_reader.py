@@ -35,8 +35,11 @@ def test_comma_escape_and_quotes_are_read_as_text():
 
 def test_a_quote_does_not_swallow_the_next_lines():
     # pandas' default CSV quoting would join these lines into one field.
-    lines = [ED_HEADER, ed_line("hit:1_conv:2", 1, "sad", "p", 3, 'He said "wait'),
-             ed_line("hit:1_conv:2", 2, "sad", "p", 4, 'ok" then')]
+    lines = [
+        ED_HEADER,
+        ed_line("hit:1_conv:2", 1, "sad", "p", 3, 'He said "wait'),
+        ed_line("hit:1_conv:2", 2, "sad", "p", 4, 'ok" then'),
+    ]
     frame, _ = parse_ed_lines(lines, "x.csv", "train")
     assert len(frame) == 2
 
@@ -45,17 +48,21 @@ def test_malformed_lines_are_skipped_and_reported_with_line_numbers(caplog):
     lines = [
         ED_HEADER,
         ed_line("hit:1_conv:2", 1, "sad", "p", 3, "fine line"),
-        "hit:1_conv:2,2,sad,p,4,an, unescaped comma,5|5|5,",           # 9 fields
-        ed_line("hit:1_conv:2", "x", "sad", "p", 4, "bad index"),      # not an integer
+        "hit:1_conv:2,2,sad,p,4,an, unescaped comma,5|5|5,",  # 9 fields
+        ed_line("hit:1_conv:2", "x", "sad", "p", 4, "bad index"),  # not an integer
         ed_line("hit:1_conv:2", 4, "sad", "p", 4, "glued hit:9_conv:18 record"),
-        ed_line("hit:1_conv:2", 5, "sad", "p", 4, "   "),              # empty utterance
+        ed_line("hit:1_conv:2", 5, "sad", "p", 4, "   "),  # empty utterance
         "",
     ]
     frame, report = parse_ed_lines(lines, "x.csv", "train")
     assert len(frame) == 1
     assert [s.line for s in report.skipped] == [3, 4, 5, 6, 7]
     assert report.skipped_by_reason() == {
-        "wrong_field_count": 1, "bad_integer": 1, "hit_artifact": 1, "empty_utterance": 1, "blank_line": 1,
+        "wrong_field_count": 1,
+        "bad_integer": 1,
+        "hit_artifact": 1,
+        "empty_utterance": 1,
+        "blank_line": 1,
     }
     assert "x.csv:3" in caplog.text
 
@@ -79,8 +86,11 @@ def test_empty_file_and_no_usable_rows_stop_the_read(tmp_path: Path):
 
 
 def test_unknown_label_names_file_line_and_value():
-    lines = [ED_HEADER, ed_line("hit:1_conv:2", 1, "sad", "p", 3, "a"),
-             ed_line("hit:1_conv:2", 2, "happyish", "p", 4, "b")]
+    lines = [
+        ED_HEADER,
+        ed_line("hit:1_conv:2", 1, "sad", "p", 3, "a"),
+        ed_line("hit:1_conv:2", 2, "happyish", "p", 4, "b"),
+    ]
     frame, _ = parse_ed_lines(lines, "valid.csv", "valid")
     with pytest.raises(EdFormatError, match=r"valid\.csv:3: unknown emotion label 'happyish'"):
         check_emotion_labels(frame, ["sad"])
@@ -103,11 +113,16 @@ field_text = st.text(alphabet=st.characters(blacklist_characters=",\n\r", blackl
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.one_of(
-    st.lists(field_text, min_size=8, max_size=8).map(lambda f: ",".join(f)),
-    st.lists(field_text, min_size=0, max_size=12).map(lambda f: ",".join(f)),
-    st.text(max_size=60).map(lambda t: t.replace("\n", " ").replace("\r", " ")),
-), max_size=12))
+@given(
+    st.lists(
+        st.one_of(
+            st.lists(field_text, min_size=8, max_size=8).map(lambda f: ",".join(f)),
+            st.lists(field_text, min_size=0, max_size=12).map(lambda f: ",".join(f)),
+            st.text(max_size=60).map(lambda t: t.replace("\n", " ").replace("\r", " ")),
+        ),
+        max_size=12,
+    )
+)
 def test_fuzzed_lines_are_either_read_or_reported_never_lost(body):
     """Every line after the header is either a row or a skipped line with a reason: nothing disappears."""
     lines = [ED_HEADER, ed_line("hit:1_conv:2", 1, "sad", "p", 3, "anchor"), *body]
@@ -119,8 +134,9 @@ def test_fuzzed_lines_are_either_read_or_reported_never_lost(body):
 
 
 def test_real_shared_files_read_cleanly(shared_data: Path):
-    release = read_ed_release(shared_data / "empatheticdialogues",
-                              {"train": "train.csv", "valid": "valid.csv", "test": "test.csv"})
+    release = read_ed_release(
+        shared_data / "empatheticdialogues", {"train": "train.csv", "valid": "valid.csv", "test": "test.csv"}
+    )
     assert release.utterances["conv_id"].nunique() > 2000
     assert release.utterances["emotion"].nunique() == 32
     assert isinstance(release.utterances, pd.DataFrame)

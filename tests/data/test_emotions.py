@@ -45,21 +45,30 @@ def test_random_strategy_has_no_map_and_unknown_strategy_fails():
         load_emotion_map("nearest", MAPS, LABELS)
 
 
-@pytest.mark.parametrize("spec, message", [
-    ({"opposites": {"sad": {"opposite": "sad", "reason": "r"}}}, "its own opposite"),
-    ({"opposites": {"sad": {"opposite": "joyful", "reason": "r"}}}, "not symmetric"),
-    ({"opposites": {"sad": {"reason": "r"}}}, "missing 'opposite'"),
-    ({"opposites": {"sad": {"opposite": "joyful"}, "joyful": {"opposite": "sad", "reason": "r"}}}, "missing 'reason'"),
-    ({"opposites": {"sad": {"opposite": "glad", "reason": "r"}}}, "unknown emotion label 'glad'"),
-    ({"opposites": {}, "unmapped": ["meh"]}, "unknown labels under 'unmapped'"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ({"opposites": {"sad": {"opposite": "sad", "reason": "r"}}}, "its own opposite"),
+        ({"opposites": {"sad": {"opposite": "joyful", "reason": "r"}}}, "not symmetric"),
+        ({"opposites": {"sad": {"reason": "r"}}}, "missing 'opposite'"),
+        (
+            {"opposites": {"sad": {"opposite": "joyful"}, "joyful": {"opposite": "sad", "reason": "r"}}},
+            "missing 'reason'",
+        ),
+        ({"opposites": {"sad": {"opposite": "glad", "reason": "r"}}}, "unknown emotion label 'glad'"),
+        ({"opposites": {}, "unmapped": ["meh"]}, "unknown labels under 'unmapped'"),
+    ],
+)
 def test_bad_maps_are_refused_with_the_culprit_named(spec, message):
     with pytest.raises(EmotionMapError, match=message):
         validate_emotion_map("bad", spec, LABELS)
 
 
 def test_labels_neither_mapped_nor_unmapped_are_refused():
-    partial = validate_emotion_map("partial", {"opposites": {"sad": {"opposite": "joyful", "reason": "r"},
-                                                             "joyful": {"opposite": "sad", "reason": "r"}}}, LABELS)
+    partial = validate_emotion_map(
+        "partial",
+        {"opposites": {"sad": {"opposite": "joyful", "reason": "r"}, "joyful": {"opposite": "sad", "reason": "r"}}},
+        LABELS,
+    )
     with pytest.raises(EmotionMapError, match=r"\['angry'\]"):
         check_coverage(partial, ["sad", "angry"])

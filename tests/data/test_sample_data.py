@@ -12,8 +12,11 @@ RAW = REPO_ROOT / "data" / "01_raw"
 
 
 def test_script_regenerates_the_committed_sample_byte_for_byte(tmp_path):
-    subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "make_sample_data.py"), "--out", str(tmp_path)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "make_sample_data.py"), "--out", str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
     written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.csv"))
     assert written == sorted(p.relative_to(RAW) for p in RAW.rglob("*.csv"))
     assert len(written) == 6

@@ -28,8 +28,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_healthy(url: str, process: subprocess.Popen, log_path: Path,
-                       timeout_s: float = SERVER_START_TIMEOUT_S) -> None:
+def wait_until_healthy(
+    url: str, process: subprocess.Popen, log_path: Path, timeout_s: float = SERVER_START_TIMEOUT_S
+) -> None:
     """Poll ``url`` until it answers 200; fail with the server's log if it dies or never answers."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -53,8 +54,22 @@ def mlflow_server(root: Path, port: int | None = None) -> Iterator[tuple[str, Pa
     artifacts = root / "server_artifacts"
     port = port or free_port()
     log_path = root / f"mlflow_server_{time.time_ns()}.log"
-    command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{root / 'server.db'}",
-               "--artifacts-destination", str(artifacts), "--host", LOOPBACK, "--port", str(port), "--workers", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{root / 'server.db'}",
+        "--artifacts-destination",
+        str(artifacts),
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
     with log_path.open("w") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     uri = f"http://{LOOPBACK}:{port}"

@@ -21,9 +21,18 @@ ARTIFACT_DIR = REPO_ROOT / "data" / "08_reporting" / "test_artifacts"
 BUILD_TIMEOUT_S = 600
 BROWSER_TIMEOUT_S = 120
 # As root and with no network: no sandbox, no GPU, nothing that phones home; a fresh profile per call.
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--virtual-time-budget=15000", "--window-size=1920,1200"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--virtual-time-budget=15000",
+    "--window-size=1920,1200",
+]
 # The graph's node elements in Kedro-Viz 12 (tasks and datasets; parameters show as a marker on their task).
 GRAPH_NODE = re.compile(r'<g [^>]*class="pipeline-node[ "][^>]*data-node-fullname="([^"]+)"')
 PIPELINE_OPTION = re.compile(r'class="menu-option__content" title="([^"]+)"')
@@ -35,9 +44,13 @@ def expected_graphs() -> dict[str, tuple[set[str], set[str]]]:
     from kedro.framework.project import configure_project, pipelines
 
     configure_project("empo_kedro")
-    return {name: ({node.name for node in pipelines[name].nodes},
-                   {ds for ds in pipelines[name].datasets() if not ds.startswith("params:") and ds != "parameters"})
-            for name in PIPELINES}
+    return {
+        name: (
+            {node.name for node in pipelines[name].nodes},
+            {ds for ds in pipelines[name].datasets() if not ds.startswith("params:") and ds != "parameters"},
+        )
+        for name in PIPELINES
+    }
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +67,15 @@ def viz_site(tmp_path_factory) -> Path:
     """The static site `kedro viz build` writes for a copy of the project."""
     project = copy_project(tmp_path_factory.mktemp("viz") / "project")
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlruns' / 'mlflow.db'}"}
-    result = subprocess.run([sys.executable, "-m", "kedro", "viz", "build"], cwd=project, env=env,
-                            check=False, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+    result = subprocess.run(
+        [sys.executable, "-m", "kedro", "viz", "build"],
+        cwd=project,
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=BUILD_TIMEOUT_S,
+    )
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     return project / "build"
 
@@ -80,9 +100,19 @@ def test_headless_chromium_renders_every_pipeline(chromium: str, viz_site: Path,
         for name, (tasks, datasets) in expected_graphs.items():
             screenshot = tmp_path / f"kedro_viz_{name}.png"
             result = subprocess.run(
-                [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / f'profile_{name}'}",
-                 f"--screenshot={screenshot}", "--dump-dom", f"{url}/?pid={name}"],
-                check=False, capture_output=True, text=True, timeout=BROWSER_TIMEOUT_S)
+                [
+                    chromium,
+                    *CHROMIUM_FLAGS,
+                    f"--user-data-dir={tmp_path / f'profile_{name}'}",
+                    f"--screenshot={screenshot}",
+                    "--dump-dom",
+                    f"{url}/?pid={name}",
+                ],
+                check=False,
+                capture_output=True,
+                text=True,
+                timeout=BROWSER_TIMEOUT_S,
+            )
             dom = result.stdout
             assert result.returncode == 0 and dom, result.stderr[-3000:]
 

@@ -15,21 +15,25 @@ from tests.ecosystem.servers import mlflow_server
 TINY_SFT = {"sft": {"max_train_conversations": 8, "max_eval_conversations": 4, "training": {"max_steps": 2}}}
 
 
-@pytest.mark.parametrize(("tracking_uri", "expected"), [
-    ("sqlite:////project/mlruns/mlflow.db", "mlruns/artifacts"),
-    ("file:///project/mlruns", "mlruns/artifacts"),
-    ("/project/mlruns", "mlruns/artifacts"),
-    ("http://mlflow.team:5000", None),
-    ("https://mlflow.team", None),
-    ("databricks", None),
-])
+@pytest.mark.parametrize(
+    ("tracking_uri", "expected"),
+    [
+        ("sqlite:////project/mlruns/mlflow.db", "mlruns/artifacts"),
+        ("file:///project/mlruns", "mlruns/artifacts"),
+        ("/project/mlruns", "mlruns/artifacts"),
+        ("http://mlflow.team:5000", None),
+        ("https://mlflow.team", None),
+        ("databricks", None),
+    ],
+)
 def test_local_stores_keep_artifacts_in_the_project_and_servers_choose_their_own(tracking_uri, expected):
     assert resolve_artifact_location(tracking_uri, "mlruns/artifacts") == expected
 
 
 @pytest.mark.slow
-def test_runs_params_metric_histories_and_artifacts_reach_a_team_server(kedro_project_with_base_model: Path,
-                                                                        tmp_path: Path, monkeypatch):
+def test_runs_params_metric_histories_and_artifacts_reach_a_team_server(
+    kedro_project_with_base_model: Path, tmp_path: Path, monkeypatch
+):
     project = kedro_project_with_base_model
     with mlflow_server(tmp_path / "server") as (uri, server_artifacts):
         monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)

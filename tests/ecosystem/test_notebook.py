@@ -39,8 +39,9 @@ def test_walkthrough_on_a_fresh_project_then_after_two_data_engineering_runs(ked
     folder.mkdir()
     notebook = nbformat.read(shutil.copy(NOTEBOOK, folder), as_version=4)
     # kernel "python3" is ipykernel's own spec: jupyter_client starts it with this interpreter (the venv's).
-    client = nbclient.NotebookClient(notebook, timeout=CELL_TIMEOUT_S, kernel_name="python3",
-                                     resources={"metadata": {"path": str(folder)}})
+    client = nbclient.NotebookClient(
+        notebook, timeout=CELL_TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+    )
     with client.setup_kernel():  # one kernel (and one project load) for both passes
         for index, cell in enumerate(notebook.cells):
             client.execute_cell(cell, index)
@@ -50,8 +51,11 @@ def test_walkthrough_on_a_fresh_project_then_after_two_data_engineering_runs(ked
         assert outputs_of(notebook.cells, "image/png") == []
 
         # Two runs to compare; the catalog then holds the second one's (default) pairs.
-        run_kedro(kedro_project, pipeline="data_engineering",
-                  runtime_params={"data_engineering": {"preferences": {"strategy": "plutchik_basic"}}})
+        run_kedro(
+            kedro_project,
+            pipeline="data_engineering",
+            runtime_params={"data_engineering": {"preferences": {"strategy": "plutchik_basic"}}},
+        )
         run_kedro(kedro_project, pipeline="data_engineering")
         first_data_cell = next(i for i, cell in enumerate(notebook.cells) if "preference_pairs" in cell.source)
         for index, cell in list(enumerate(notebook.cells))[first_data_cell:]:
@@ -60,7 +64,7 @@ def test_walkthrough_on_a_fresh_project_then_after_two_data_engineering_runs(ked
     cells = notebook.cells[first_data_cell:]
     text = "\n".join(outputs_of(cells))
     listed = next(line for line in outputs_of(notebook.cells) if line.startswith("pipelines: "))
-    assert {"data_engineering", "sft", "dpo", "evaluation"} <= set(listed.strip()[len("pipelines: "):].split(", "))
+    assert {"data_engineering", "sft", "dpo", "evaluation"} <= set(listed.strip()[len("pipelines: ") :].split(", "))
     assert "preference pairs over 32 emotions, DPO epochs [0, 1]" in text
     assert "last_speaker_turn" in text and "rejected_emotion" in text
     assert "2 pipeline runs, 0 evaluation variant runs" in text

@@ -120,8 +120,15 @@ def tiny_pairs() -> pd.DataFrame:
         ("what happened ? can you tell me about it ?", 0, 0, 2, "", "", "what happened ?|"),
         ("i understand how you feel . i was alone", 1, 2, 0, "i understand|", "i was alone|", ""),
         ("good luck", 1, 0, 0, "good luck|", "", ""),
-        ("hope things get better , do you want to talk ?", 1, 0, 1, "hope things get better|", "",
-         "do you want to talk ?|"),
+        (
+            "hope things get better , do you want to talk ?",
+            1,
+            0,
+            1,
+            "hope things get better|",
+            "",
+            "do you want to talk ?|",
+        ),
         ("no", 0, 0, 0, "", "", ""),
     ]
     rows = []

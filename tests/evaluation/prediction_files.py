@@ -13,10 +13,13 @@ SYSTEM = "<|system|>\nYou are a caring, empathetic listener.</s>\n"
 ROWS = [  # context (last user turn), generated reply, true reply, emotion
     ("My dog died this morning.", "I am so sorry, that is awful.", "Oh no, I am sorry. How old was he?", "sad"),
     ("I got the job!", "Congratulations! How do you feel?", "That is great news, well done!", "joyful"),
-    ("Someone scratched my car, \"by accident\".", "That must be annoying.", "Ugh~ did they leave a note?",
-     "angry"),
-    ("I can't stop thinking about the exam.", "What is worrying you most?", "Exams are stressful, I get it.",
-     "anxious"),
+    ('Someone scratched my car, "by accident".', "That must be annoying.", "Ugh~ did they leave a note?", "angry"),
+    (
+        "I can't stop thinking about the exam.",
+        "What is worrying you most?",
+        "Exams are stressful, I get it.",
+        "anxious",
+    ),
 ]
 
 
@@ -27,13 +30,15 @@ def zephyr_prompt(context: str) -> str:
 
 def empo_frame(levels: dict[str, list] | None = None) -> pd.DataFrame:
     """The EmPO authors' columns; ``levels`` adds e.g. ``pred_ER_scores``."""
-    frame = pd.DataFrame({
-        "chat_templates": [zephyr_prompt(c) for c, _, _, _ in ROWS],
-        "gen_targets": [r for _, _, r, _ in ROWS],
-        "prevs": [c for c, _, _, _ in ROWS],
-        "emotions": [e for _, _, _, e in ROWS],
-        "gens": [g for _, g, _, _ in ROWS],
-    })
+    frame = pd.DataFrame(
+        {
+            "chat_templates": [zephyr_prompt(c) for c, _, _, _ in ROWS],
+            "gen_targets": [r for _, _, r, _ in ROWS],
+            "prevs": [c for c, _, _, _ in ROWS],
+            "emotions": [e for _, _, _, e in ROWS],
+            "gens": [g for _, g, _, _ in ROWS],
+        }
+    )
     for column, values in (levels or {}).items():
         frame[column] = values
     return frame
@@ -63,14 +68,18 @@ def write_generations(path: Path, variants=("base", "sft", "dpo")) -> Path:
     """Our evaluation's generations.parquet: every variant answers the same prompts."""
     frames = []
     for variant in variants:
-        frames.append(pd.DataFrame({
-            "conv_id": [f"hit:{i}_conv:{i}" for i in range(len(ROWS))],
-            "emotion": [e for _, _, _, e in ROWS],
-            "prompt": [np.array([{"role": "user", "content": c}], dtype=object) for c, _, _, _ in ROWS],
-            "context": [c for c, _, _, _ in ROWS],
-            "reference": [r for _, _, r, _ in ROWS],
-            "variant": variant,
-            "response": [f"{g} ({variant})" for _, g, _, _ in ROWS],
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "conv_id": [f"hit:{i}_conv:{i}" for i in range(len(ROWS))],
+                    "emotion": [e for _, _, _, e in ROWS],
+                    "prompt": [np.array([{"role": "user", "content": c}], dtype=object) for c, _, _, _ in ROWS],
+                    "context": [c for c, _, _, _ in ROWS],
+                    "reference": [r for _, _, r, _ in ROWS],
+                    "variant": variant,
+                    "response": [f"{g} ({variant})" for _, g, _, _ in ROWS],
+                }
+            )
+        )
     pd.concat(frames, ignore_index=True).to_parquet(path)
     return path

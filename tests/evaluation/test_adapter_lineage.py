@@ -21,8 +21,9 @@ MODEL_PARAMS = {"dtype": "float32", "device": "cpu"}
 def save_lora(model, path: Path, base: LocalModel, parents: list[Path], seed: int) -> None:
     torch.manual_seed(seed)
     peft = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", init_lora_weights=False))
-    AdapterDataset(str(path)).save(trained_adapter("sft" if not parents else "dpo", peft, load_tokenizer(base.path),
-                                                   base, parents, {}, []))
+    AdapterDataset(str(path)).save(
+        trained_adapter("sft" if not parents else "dpo", peft, load_tokenizer(base.path), base, parents, {}, [])
+    )
 
 
 def test_a_dpo_adapter_trained_on_another_sft_adapter_is_refused(tmp_path: Path):

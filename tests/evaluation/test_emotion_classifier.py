@@ -15,8 +15,10 @@ from empo_kedro.evaluation.emotion_classifier import (
 from empo_kedro.io.emotion_datasets import EmotionClassifierDataset
 
 LABELS = ["sad", "joyful", "afraid", "angry"]
-TEXTS = {"sad": ["i feel so sad and alone today", "sorry to hear that , it sounds hard", "my dog died today"],
-         "joyful": ["that is so good !", "i hope things get better , good luck", "how happy ! yes !"]}
+TEXTS = {
+    "sad": ["i feel so sad and alone today", "sorry to hear that , it sounds hard", "my dog died today"],
+    "joyful": ["that is so good !", "i hope things get better , good luck", "how happy ! yes !"],
+}
 
 
 def _training_set() -> tuple[list[str], list[str]]:
@@ -29,8 +31,9 @@ def _training_set() -> tuple[list[str], list[str]]:
 
 def test_round_trip_gives_the_same_predictions(tiny_encoder_dir, tmp_path):
     texts, emotions = _training_set()
-    classifier = train_emotion_classifier(texts, emotions, LABELS, {"inverse_regularization": 100.0}, seed=0,
-                                          encoder=tiny_encoder_dir)
+    classifier = train_emotion_classifier(
+        texts, emotions, LABELS, {"inverse_regularization": 100.0}, seed=0, encoder=tiny_encoder_dir
+    )
     probe = ["i feel so sad", "good luck !", "what happened ?"]
     before = classifier.predict_proba(probe)
     assert before.shape == (3, 4)
@@ -55,10 +58,18 @@ def test_emotion_fit_reads_true_top3_and_opposite_mass():
 
 
 def test_listener_turns_carry_their_conversation_emotion():
-    turns = [{"role": "user", "content": "u1"}, {"role": "assistant", "content": "a1"},
-             {"role": "user", "content": "u2"}, {"role": "assistant", "content": "a2"}]
-    dialogues = pd.DataFrame([{"conv_id": "c1", "split": "train", "emotion": "sad", "turns": turns},
-                              {"conv_id": "c2", "split": "test", "emotion": "joyful", "turns": turns}])
+    turns = [
+        {"role": "user", "content": "u1"},
+        {"role": "assistant", "content": "a1"},
+        {"role": "user", "content": "u2"},
+        {"role": "assistant", "content": "a2"},
+    ]
+    dialogues = pd.DataFrame(
+        [
+            {"conv_id": "c1", "split": "train", "emotion": "sad", "turns": turns},
+            {"conv_id": "c2", "split": "test", "emotion": "joyful", "turns": turns},
+        ]
+    )
     frame = listener_turns(dialogues, "train")
     assert frame["text"].tolist() == ["a1", "a2"] and set(frame["emotion"]) == {"sad"}
 

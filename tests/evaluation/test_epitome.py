@@ -31,8 +31,17 @@ torch.set_num_threads(2)
 def test_read_epitome_dir_joins_files(epitome_dir, epitome_files):
     df = read_epitome_dir(epitome_dir, epitome_files)
     assert list(df.columns) == [
-        "id", "sp_id", "rp_id", "seeker_post", "response_post",
-        "level_ER", "level_IP", "level_EX", "rationales_ER", "rationales_IP", "rationales_EX",
+        "id",
+        "sp_id",
+        "rp_id",
+        "seeker_post",
+        "response_post",
+        "level_ER",
+        "level_IP",
+        "level_EX",
+        "rationales_ER",
+        "rationales_IP",
+        "rationales_EX",
     ]
     assert df["id"].tolist() == ["s1_r1", "s1_r2", "s2_r3", "s3_r4"]
     assert df["level_ER"].tolist() == [0, 1, 2, 1]
@@ -107,9 +116,7 @@ def test_missing_file(tmp_path, epitome_files):
         read_epitome_dir(tmp_path, epitome_files)
 
 
-def test_mismatched_ids_counted_logged_and_intersection_kept(
-    tmp_path, write_epitome_csv, epitome_files, caplog
-):
+def test_mismatched_ids_counted_logged_and_intersection_kept(tmp_path, write_epitome_csv, epitome_files, caplog):
     write_epitome_csv(tmp_path / epitome_files["ER"], make_rows(["a_1", "a_2", "b_3", "c_4"], [0, 1, 2, 0]))
     write_epitome_csv(tmp_path / epitome_files["IP"], make_rows(["a_1", "a_2", "b_3"], [0, 0, 0]))
     write_epitome_csv(tmp_path / epitome_files["EX"], make_rows(["a_1", "b_3", "c_4", "d_5"], [1, 1, 1, 1]))
@@ -199,7 +206,8 @@ def test_diff_epitome_known_gaps():
     assert len(gaps) == 4
     assert gaps["sq_gap_ER"].tolist() == [4, 0, 1, 0]
     assert gaps["sq_gap_mean"].tolist() == pytest.approx(
-        [(4 + 4 + 0) / 3, (0 + 4 + 1) / 3, (1 + 4 + 0) / 3, (0 + 4 + 4) / 3])
+        [(4 + 4 + 0) / 3, (0 + 4 + 1) / 3, (1 + 4 + 0) / 3, (0 + 4 + 4) / 3]
+    )
     for m in ("ER", "IP", "EX"):
         assert gaps[f"sq_gap_{m}"].mean() == pytest.approx(out[f"diff_{m}"])
     assert gaps["sq_gap_mean"].mean() == pytest.approx(out["diff_mean"])
@@ -207,8 +215,13 @@ def test_diff_epitome_known_gaps():
 
 def test_diff_epitome_accepts_numpy_arrays():
     out = diff_epitome({"ER": np.array([1, 1])}, {"ER": np.array([0, 2])})
-    assert out == {"diff_ER": 1.0, "diff_mean": 1.0, "level_ER_generated": 1.0, "level_ER_reference": 1.0,
-                   "n_prompts": 2}
+    assert out == {
+        "diff_ER": 1.0,
+        "diff_mean": 1.0,
+        "level_ER_generated": 1.0,
+        "level_ER_reference": 1.0,
+        "n_prompts": 2,
+    }
 
 
 def test_diff_epitome_validation():
@@ -240,8 +253,15 @@ def test_encode_pairs_truncates_seeker_harder_and_tags_rationales(tiny_encoder_d
     tok = AutoTokenizer.from_pretrained(str(tiny_encoder_dir))
     seeker = " ".join(["sad"] * 50)
     response = "i feel alone . " + " ".join(["good"] * 50)
-    [item] = encode_pairs(tok, [seeker], [response], max_length=40, max_seeker_tokens=8,
-                          rationales={"ER": ["i feel alone|"]}, levels={"ER": [1]})
+    [item] = encode_pairs(
+        tok,
+        [seeker],
+        [response],
+        max_length=40,
+        max_seeker_tokens=8,
+        rationales={"ER": ["i feel alone|"]},
+        levels={"ER": [1]},
+    )
     ids = item["input_ids"]
     assert len(ids) == 40
     assert ids.count(tok.convert_tokens_to_ids("sad")) == 8  # seeker capped at 8 tokens
@@ -319,8 +339,14 @@ def test_train_without_rationale_columns_needs_flag(tiny_pairs, tiny_encoder_dir
 def test_real_minilm_on_shared_data_predicts_valid_levels(shared_epitome_dir, tmp_path):
     df = read_epitome_dir(shared_epitome_dir)
     train, _, test = split_pairs(df, val_fraction=0.0, test_fraction=0.05, seed=3, group_column="sp_id")
-    params = {"epochs": 1, "batch_size": 16, "max_length": 128, "max_seeker_tokens": 48,
-              "num_threads": 2, "device": "cpu"}
+    params = {
+        "epochs": 1,
+        "batch_size": 16,
+        "max_length": 128,
+        "max_seeker_tokens": 48,
+        "num_threads": 2,
+        "device": "cpu",
+    }
     scorer, metrics = train_epitome_scorer(train.head(60), None, params, seed=0)
     assert metrics["n_train"] + metrics["n_val"] == 60
     sample = test.head(20)
@@ -356,6 +382,4 @@ def test_tuned_logit_bias_is_saved_and_applied(tiny_pairs, tiny_encoder_dir, tin
     assert loaded.config["logit_bias"]["ER"] == [0.0, 0.0, 50.0]
     assert (loaded.predict(seekers, responses)["ER"] == 2).all()
     raw = loaded.predict_proba(seekers, responses, apply_logit_bias=False)["ER"]
-    np.testing.assert_array_equal(
-        loaded.predict(seekers, responses, apply_logit_bias=False)["ER"], raw.argmax(1)
-    )
+    np.testing.assert_array_equal(loaded.predict(seekers, responses, apply_logit_bias=False)["ER"], raw.argmax(1))

@@ -32,8 +32,9 @@ def test_unknown_key_is_named_with_the_known_ones():
         EpitomeScorerParams.from_mapping({"learning_rat": 1e-3})
 
 
-@pytest.mark.parametrize(("params", "named"), [({"pooling": "max"}, "pooling"),
-                                               ({"max_length": 20, "max_seeker_tokens": 16}, "max_length")])
+@pytest.mark.parametrize(
+    ("params", "named"), [({"pooling": "max"}, "pooling"), ({"max_length": 20, "max_seeker_tokens": 16}, "max_length")]
+)
 def test_bad_values_are_named(params, named):
     with pytest.raises(ValueError, match=named):
         EpitomeScorerParams.from_mapping(params)

@@ -31,8 +31,9 @@ def test_length_adjusted_difference_recovers_the_effect_at_equal_length():
 def test_a_pure_length_effect_adjusts_to_zero():
     reference_length = np.arange(10, 30, dtype=float)
     tuned_length = reference_length + 5
-    result = length_adjusted_difference(0.2 * reference_length, 0.2 * tuned_length, reference_length, tuned_length,
-                                        n_resamples=100)
+    result = length_adjusted_difference(
+        0.2 * reference_length, 0.2 * tuned_length, reference_length, tuned_length, n_resamples=100
+    )
     assert result["raw_diff"] == pytest.approx(1.0)
     assert result["diff"] == pytest.approx(0.0, abs=1e-9)
 

@@ -8,8 +8,10 @@ from empo_kedro.evaluation.length_matched import generate_to_lengths
 from empo_kedro.training.modeling import load_causal_lm, load_tokenizer
 from tests.tiny_models import make_tiny_causal_lm
 
-PROMPTS = [[{"role": "user", "content": text}] for text in
-           ("hi", "I feel so sad about my exam today", "ok then", "my dog is sick and I am worried")]
+PROMPTS = [
+    [{"role": "user", "content": text}]
+    for text in ("hi", "I feel so sad about my exam today", "ok then", "my dog is sick and I am worried")
+]
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +32,16 @@ def test_reply_token_counts_equal_the_targets_in_one_batch(tiny):
 def test_without_forced_stop_a_reply_is_at_least_its_target(tiny):
     model, tokenizer = tiny
     targets = [5, 2, 7, 1]
-    _, counts = generate_to_lengths(model, tokenizer, PROMPTS, targets, {"max_new_tokens": 10, "do_sample": False},
-                                    batch_size=2, seed=0, force_stop=False)
+    _, counts = generate_to_lengths(
+        model,
+        tokenizer,
+        PROMPTS,
+        targets,
+        {"max_new_tokens": 10, "do_sample": False},
+        batch_size=2,
+        seed=0,
+        force_stop=False,
+    )
     assert all(count >= target for count, target in zip(counts, targets, strict=False))
 
 

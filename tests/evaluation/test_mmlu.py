@@ -61,9 +61,7 @@ def test_parser_known_items(parsed):
     multi = by_key[("high_school_computer_science", 4)]
     assert multi["choices"][1].startswith("Step 3: Increase the value of position by 1.")
     assert multi["answer_index"] == 1
-    assert by_key[("elementary_mathematics", 1)]["choices"] == [
-        "5 thousands", "5 hundreds", "5 tens", "5 ones"
-    ]
+    assert by_key[("elementary_mathematics", 1)]["choices"] == ["5 thousands", "5 hundreds", "5 tens", "5 ones"]
 
 
 def test_parser_logs_malformed(tmp_path, caplog):

@@ -7,8 +7,13 @@ import pytest
 from empo_kedro.evaluation import mmlu_source
 from empo_kedro.evaluation.mmlu_source import hub_reachable, mmlu_run_settings
 
-PAPER = {"tasks": ["mmlu"], "num_fewshot": 5, "batch_size": 16, "limit": None,
-         "offline_fallback": {"tasks": "local", "num_fewshot": 0}}
+PAPER = {
+    "tasks": ["mmlu"],
+    "num_fewshot": 5,
+    "batch_size": 16,
+    "limit": None,
+    "offline_fallback": {"tasks": "local", "num_fewshot": 0},
+}
 
 
 def test_offline_the_fallback_runs_instead_of_the_hub_task(monkeypatch):

@@ -14,8 +14,11 @@ from empo_kedro.evaluation.variant_evaluation import retention_items
 
 def mmlu_result(correct_by_doc: dict[int, float]) -> dict:
     """lm-eval's per-question rows, in the order given (lm-eval's sample order may differ between runs)."""
-    return {"per_question": [{"task": "mmlu_local", "doc_id": doc, "correct": value}
-                             for doc, value in correct_by_doc.items()]}
+    return {
+        "per_question": [
+            {"task": "mmlu_local", "doc_id": doc, "correct": value} for doc, value in correct_by_doc.items()
+        ]
+    }
 
 
 def scores_for(conv_ids_by_variant: dict[str, list[str]]) -> pd.DataFrame:
@@ -42,8 +45,9 @@ def test_mmlu_questions_are_paired_by_id_not_by_sample_order():
 
 
 def test_a_question_missing_for_one_variant_stops_the_comparison():
-    items = retention_items(KL, {"base": mmlu_result({0: 1.0, 1: 0.0, 2: 1.0}),
-                                 "sft": mmlu_result({0: 1.0, 1: 0.0, 3: 1.0})})
+    items = retention_items(
+        KL, {"base": mmlu_result({0: 1.0, 1: 0.0, 2: 1.0}), "sft": mmlu_result({0: 1.0, 1: 0.0, 3: 1.0})}
+    )
     with pytest.raises(UserFacingError, match=r"mmlu_correct.*mmlu_local/2.*mmlu_local/3"):
         bootstrap_differences(SCORES, items, [1], n_resamples=50, confidence=0.95, seed=0)
 

@@ -19,8 +19,14 @@ from tests.evaluation.prediction_files import (
     zephyr_prompt,
 )
 
-LEVELS = {"pred_ER_scores": [2, 0, 1, 0], "pred_IP_scores": [0, 1, 1, 2], "pred_EX_scores": [0, 2, 0, 2],
-          "gt_ER_scores": [2, 1, 0, 0], "gt_IP_scores": [0, 0, 0, 1], "gt_EX_scores": [2, 0, 2, 0]}
+LEVELS = {
+    "pred_ER_scores": [2, 0, 1, 0],
+    "pred_IP_scores": [0, 1, 1, 2],
+    "pred_EX_scores": [0, 2, 0, 2],
+    "gt_ER_scores": [2, 1, 0, 0],
+    "gt_IP_scores": [0, 0, 0, 1],
+    "gt_EX_scores": [2, 0, 2, 0],
+}
 
 
 def test_empo_file_as_the_authors_write_it(tmp_path):
@@ -64,8 +70,9 @@ def test_plain_csv_and_jsonl_read_the_same_rows(tmp_path):
 
 def test_plain_file_without_emotion_and_with_ids(tmp_path):
     rows = [(f"id{i}", c, g, r) for i, (c, g, r, _) in enumerate(ROWS)]
-    frame = read_predictions(write_plain_csv(tmp_path / "p.csv", rows, ("id", "context", "response", "reference")),
-                             "plain").frame
+    frame = read_predictions(
+        write_plain_csv(tmp_path / "p.csv", rows, ("id", "context", "response", "reference")), "plain"
+    ).frame
     assert frame["conv_id"].tolist() == ["id0", "id1", "id2", "id3"] and "emotion" not in frame
 
 
@@ -89,12 +96,13 @@ def test_bad_records_are_skipped_with_their_line_and_counted(tmp_path, caplog):
     path.write_text(
         "context,response,reference\n"
         "I lost my keys.,Oh no!,That is annoying.\n"
-        "\n"                                   # blank line: ignored, counted
-        "only,two\n"                           # line 4: wrong field count
-        ",A reply.,A reference.\n"             # line 5: empty context
-        "I am tired.,,Get some rest.\n"        # line 6: empty generated reply: kept, flagged
+        "\n"  # blank line: ignored, counted
+        "only,two\n"  # line 4: wrong field count
+        ",A reply.,A reference.\n"  # line 5: empty context
+        "I am tired.,,Get some rest.\n"  # line 6: empty generated reply: kept, flagged
         "I passed!,Well done!,Congrats!\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     predictions = read_predictions(path)
     report = predictions.report.as_dict()
     assert predictions.frame["context"].tolist() == ["I lost my keys.", "I am tired.", "I passed!"]
@@ -128,10 +136,13 @@ def test_unreadable_levels_are_counted_and_left_missing(tmp_path):
     assert [parse_level(v) for v in (0, "2", "1.0", 1.5, "x", None, 3)] == [0, 2, 1, None, None, None, None]
 
 
-@pytest.mark.parametrize("content, message", [
-    ("", r"the file is empty"),
-    ('[{"context": "a"}]\n', r"line 1 starts a JSON array"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("", r"the file is empty"),
+        ('[{"context": "a"}]\n', r"line 1 starts a JSON array"),
+    ],
+)
 def test_unusable_files_fail_with_the_file_name(tmp_path, content, message):
     path = tmp_path / "bad.jsonl"
     path.write_text(content)

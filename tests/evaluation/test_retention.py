@@ -53,9 +53,7 @@ def test_kl_of_model_with_itself_is_zero(tiny_dir):
 def test_fresh_lora_is_zero_and_perturbed_lora_is_positive(tiny_dir, perturbed_peft):
     model, tok = load_tiny(tiny_dir)
     fresh = get_peft_model(model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"]))
-    assert mean_token_kl_with_adapter(fresh, tok, TEXTS, batch_size=4)["kl_mean"] == pytest.approx(
-        0.0, abs=1e-6
-    )
+    assert mean_token_kl_with_adapter(fresh, tok, TEXTS, batch_size=4)["kl_mean"] == pytest.approx(0.0, abs=1e-6)
     peft_model, tok = perturbed_peft
     out = mean_token_kl_with_adapter(peft_model, tok, TEXTS, batch_size=4, max_length=64)
     assert out["kl_mean"] > 1e-4
@@ -77,10 +75,7 @@ def test_padding_does_not_change_per_text_kl(perturbed_peft, padding_side):
     peft_model, tok = perturbed_peft
     tok.padding_side = padding_side
     batched = mean_token_kl_with_adapter(peft_model, tok, TEXTS, batch_size=len(TEXTS))
-    single = [
-        mean_token_kl_with_adapter(peft_model, tok, [t], batch_size=1)["kl_per_text"][0]
-        for t in TEXTS
-    ]
+    single = [mean_token_kl_with_adapter(peft_model, tok, [t], batch_size=1)["kl_per_text"][0] for t in TEXTS]
     assert np.allclose(batched["kl_per_text"], single, rtol=1e-4, atol=1e-7)
 
 

@@ -15,8 +15,12 @@ def test_seed_copies_join_their_variant_only():
     variants = ["base", "sft", "dpo", "dpo_s1", "dpo_s2", "dpo_random", "dpo_random_s1", "sft_len"]
     assert seed_variant("dpo", 0) == "dpo" and seed_variant("dpo", 2) == "dpo_s2"
     assert groups_of(variants, ["dpo", "dpo_random"]) == {
-        "base": ["base"], "sft": ["sft"], "dpo": ["dpo", "dpo_s1", "dpo_s2"],
-        "dpo_random": ["dpo_random", "dpo_random_s1"], "sft_len": ["sft_len"]}
+        "base": ["base"],
+        "sft": ["sft"],
+        "dpo": ["dpo", "dpo_s1", "dpo_s2"],
+        "dpo_random": ["dpo_random", "dpo_random_s1"],
+        "sft_len": ["sft_len"],
+    }
 
 
 def fake_scores(n: int = 30) -> pd.DataFrame:
@@ -28,16 +32,25 @@ def fake_scores(n: int = 30) -> pd.DataFrame:
     for variant, extra, effect in (("sft", 0.0, 0.0), ("dpo", 4.0, -1.0), ("dpo_s1", 4.0, -1.0)):
         words = length + extra
         opposite = np.where(np.arange(n) < 5, np.nan, 0.1 + effect / 10)
-        rows += [{"variant": variant, "conv_id": f"c{i:02d}", "length_words": words[i],
-                  "diff_mean": 1.0 + 0.25 * words[i] + effect, "emotion_p_opposite": opposite[i]} for i in range(n)]
+        rows += [
+            {
+                "variant": variant,
+                "conv_id": f"c{i:02d}",
+                "length_words": words[i],
+                "diff_mean": 1.0 + 0.25 * words[i] + effect,
+                "emotion_p_opposite": opposite[i],
+            }
+            for i in range(n)
+        ]
     return pd.DataFrame(rows)
 
 
 def test_pooled_adjusted_and_lc_rows():
     scores = fake_scores()
     groups = groups_of(scores["variant"].unique().tolist(), ["dpo"])
-    table = robustness_cis(scores, groups, [("dpo", "sft")], ["diff_mean", "length_words", "emotion_p_opposite"],
-                           PARAMS, seed=0)
+    table = robustness_cis(
+        scores, groups, [("dpo", "sft")], ["diff_mean", "length_words", "emotion_p_opposite"], PARAMS, seed=0
+    )
     rows = {(r.kind, r.metric): r for r in table.itertuples(index=False)}
     assert rows[("seeds", "diff_mean")].diff == pytest.approx(0.0)  # unadjusted: the extra length eats the gain
     assert rows[("length_adjusted", "diff_mean")].diff == pytest.approx(-1.0)

@@ -48,8 +48,9 @@ def test_agreement_known_answers():
 
 
 def test_published_diff_epitome_uses_the_files_levels():
-    scores = pd.DataFrame({f"published_level_{m}{s}": v for m in ("ER", "IP", "EX")
-                           for s, v in (("", [2, 0]), ("_reference", [0, 0]))})
+    scores = pd.DataFrame(
+        {f"published_level_{m}{s}": v for m in ("ER", "IP", "EX") for s, v in (("", [2, 0]), ("_reference", [0, 0]))}
+    )
     assert published_diff_epitome(scores)["diff_ER"] == 2.0  # ((2-0)^2 + 0) / 2
     assert published_diff_epitome(scores.drop(columns=["published_level_EX"])) is None
     assert published_level_agreement(pd.DataFrame({"level_ER": [1]})) == {}
@@ -95,14 +96,25 @@ def test_empo_file_scored_with_known_agreement_and_logged_beside_the_variants(tm
     # Our (stand-in) scorer's levels for the four generated and four true replies of the file.
     generated = {"ER": [2, 0, 1, 0], "IP": [0, 1, 1, 2], "EX": [0, 2, 0, 2]}
     reference = {"ER": [2, 1, 0, 0], "IP": [0, 0, 0, 1], "EX": [2, 0, 2, 0]}
-    lookup = {**{g: tuple(generated[m][i] for m in ("ER", "IP", "EX")) for i, (_, g, _, _) in enumerate(ROWS)},
-              **{r: tuple(reference[m][i] for m in ("ER", "IP", "EX")) for i, (_, _, r, _) in enumerate(ROWS)}}
+    lookup = {
+        **{g: tuple(generated[m][i] for m in ("ER", "IP", "EX")) for i, (_, g, _, _) in enumerate(ROWS)},
+        **{r: tuple(reference[m][i] for m in ("ER", "IP", "EX")) for i, (_, _, r, _) in enumerate(ROWS)},
+    }
     # The file's original levels: ER generated differs in one row, IP reference in one of three readable rows.
-    levels = {"pred_ER_scores": [2, 0, 1, 1], "pred_IP_scores": generated["IP"], "pred_EX_scores": generated["EX"],
-              "gt_ER_scores": reference["ER"], "gt_IP_scores": [0, 0, 1, "?"], "gt_EX_scores": reference["EX"]}
+    levels = {
+        "pred_ER_scores": [2, 0, 1, 1],
+        "pred_IP_scores": generated["IP"],
+        "pred_EX_scores": generated["EX"],
+        "gt_ER_scores": reference["ER"],
+        "gt_IP_scores": [0, 0, 1, "?"],
+        "gt_EX_scores": reference["EX"],
+    }
     predictions = read_predictions(write_empo(tmp_path / "preds.txt", empo_frame(levels)))
-    params = {"epitome": {"batch_size": 4}, "bertscore": {"encoder": str(tiny_encoder_dir), "num_layers": 2,
-                                                          "batch_size": 4}, "distinct_orders": [1, 2]}
+    params = {
+        "epitome": {"batch_size": 4},
+        "bertscore": {"encoder": str(tiny_encoder_dir), "num_layers": 2, "batch_size": 4},
+        "distinct_orders": [1, 2],
+    }
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     mlflow.set_experiment("t")
@@ -117,9 +129,13 @@ def test_empo_file_scored_with_known_agreement_and_logged_beside_the_variants(tm
     assert agreement["generated"]["ER"]["cohen_kappa"] == pytest.approx(7 / 11)
     assert agreement["generated"]["IP"]["accuracy"] == agreement["generated"]["IP"]["cohen_kappa"] == 1.0
     # IP reference: ours [0,0,0] vs theirs [0,0,1] on the 3 readable rows: p_o = 2/3, p_e = 2/3 -> kappa 0.
-    assert agreement["reference"]["IP"] == {"n": 3, "n_missing": 1, "accuracy": pytest.approx(2 / 3),
-                                            "cohen_kappa": pytest.approx(0.0), "confusion": [[2, 0, 0], [1, 0, 0],
-                                                                                             [0, 0, 0]]}
+    assert agreement["reference"]["IP"] == {
+        "n": 3,
+        "n_missing": 1,
+        "accuracy": pytest.approx(2 / 3),
+        "cohen_kappa": pytest.approx(0.0),
+        "confusion": [[2, 0, 0], [1, 0, 0], [0, 0, 0]],
+    }
     # Our diff-EPITOME from the lookup levels: ER gaps (0, 1, 1, 0) -> 0.5.
     assert report["metrics"]["diff_ER"] == 0.5 and report["metrics"]["level_ER"] == 0.75
     assert report["published_diff_epitome"]["diff_ER"] == pytest.approx((0 + 1 + 1 + 1) / 4)

@@ -29,8 +29,10 @@ def stack(tmp_path_factory) -> dict[str, Path]:
     base = make_tiny_causal_lm(root)
     tokenizer = load_tokenizer(base)
     torch.manual_seed(1)
-    sft = get_peft_model(load_causal_lm(base, MODEL_PARAMS),
-                         LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", init_lora_weights=False))
+    sft = get_peft_model(
+        load_causal_lm(base, MODEL_PARAMS),
+        LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", init_lora_weights=False),
+    )
     AdapterDataset(str(root / "sft")).save(TrainedAdapter(sft, tokenizer, {"merged_parents": []}))
     merged = load_adapted_model(base, MODEL_PARAMS, merged_parents=[root / "sft"])
     dpo = get_peft_model(merged, LoraConfig(r=8, lora_alpha=4, target_modules="all-linear", init_lora_weights=False))
@@ -48,8 +50,10 @@ def test_variants_switch_adapters_on_one_base_copy(stack):
     expected = {
         "base": logits_of(load_causal_lm(stack["base"], MODEL_PARAMS), ids),
         "sft": logits_of(load_adapted_model(stack["base"], MODEL_PARAMS, adapter_path=stack["sft"]), ids),
-        "dpo": logits_of(load_adapted_model(stack["base"], MODEL_PARAMS, merged_parents=[stack["sft"]],
-                                            adapter_path=stack["dpo"]), ids),
+        "dpo": logits_of(
+            load_adapted_model(stack["base"], MODEL_PARAMS, merged_parents=[stack["sft"]], adapter_path=stack["dpo"]),
+            ids,
+        ),
     }
     models = VariantModel(stack["base"], stack["sft"], stack["dpo"], MODEL_PARAMS)
     for variant in ("dpo", "base", "sft", "dpo"):
@@ -65,8 +69,9 @@ def test_further_adapters_stack_on_sft_like_dpo(stack):
     ids = torch.tensor([[1, 5, 9, 14, 2]])
     models = VariantModel(stack["base"], stack["sft"], None, MODEL_PARAMS, extra_adapters={"trial": stack["dpo"]})
     assert models.variants == ["base", "sft", "trial"]
-    expected = logits_of(load_adapted_model(stack["base"], MODEL_PARAMS, merged_parents=[stack["sft"]],
-                                            adapter_path=stack["dpo"]), ids)
+    expected = logits_of(
+        load_adapted_model(stack["base"], MODEL_PARAMS, merged_parents=[stack["sft"]], adapter_path=stack["dpo"]), ids
+    )
     with models.use("trial") as model:
         torch.testing.assert_close(logits_of(model, ids), expected, atol=1e-4, rtol=1e-4)
     with pytest.raises(ValueError, match="Adapter name 'dpo' is taken"):
@@ -84,11 +89,16 @@ def test_batched_left_padded_generation_equals_one_prompt_at_a_time(stack):
 
 
 def test_eval_prompts_end_before_the_last_listener_turn():
-    turns = [{"role": "user", "content": "u1"}, {"role": "assistant", "content": "a1"},
-             {"role": "user", "content": "u2"}, {"role": "assistant", "content": "a2"},
-             {"role": "user", "content": "u3"}]
-    dialogues = pd.DataFrame([{"conv_id": f"c{i}", "split": "test", "emotion": "sad", "turns": turns}
-                              for i in range(5)])
+    turns = [
+        {"role": "user", "content": "u1"},
+        {"role": "assistant", "content": "a1"},
+        {"role": "user", "content": "u2"},
+        {"role": "assistant", "content": "a2"},
+        {"role": "user", "content": "u3"},
+    ]
+    dialogues = pd.DataFrame(
+        [{"conv_id": f"c{i}", "split": "test", "emotion": "sad", "turns": turns} for i in range(5)]
+    )
     prompts = select_eval_prompts(dialogues, "test", n_prompts=3, system_prompt="sys", seed=0)
     assert len(prompts) == 3
     row = prompts.iloc[0]
@@ -115,8 +125,13 @@ def test_table_has_one_row_per_variant_and_cis_for_every_metric_and_contrast():
     assert list(table.index) == ["base", "sft", "dpo"]
     assert {*PER_PROMPT_METRICS, "distinct_1", "distinct_2", "mmlu_accuracy", "kl_to_base"} <= set(table.columns)
     texts = [str(i) for i in range(10)]
-    items = {"kl_to_base": {"base": dict.fromkeys(texts, 0.0), "sft": dict.fromkeys(texts, 1.0),
-                            "dpo": dict.fromkeys(texts, 1.0)}}
+    items = {
+        "kl_to_base": {
+            "base": dict.fromkeys(texts, 0.0),
+            "sft": dict.fromkeys(texts, 1.0),
+            "dpo": dict.fromkeys(texts, 1.0),
+        }
+    }
     cis = bootstrap_differences(scores, items, [1, 2], n_resamples=200, confidence=0.95, seed=0)
     assert set(cis["contrast"]) == {"sft-base", "dpo-sft"}
     assert len(cis) == 2 * (len(PER_PROMPT_METRICS) + 2 + 1)

@@ -38,12 +38,15 @@ def stack(tmp_path_factory) -> dict[str, Path]:
     base = make_tiny_causal_lm(root)
     tokenizer = load_tokenizer(base)
     torch.manual_seed(3)
-    sft = get_peft_model(load_causal_lm(base, MODEL_PARAMS),
-                         LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", init_lora_weights=False))
+    sft = get_peft_model(
+        load_causal_lm(base, MODEL_PARAMS),
+        LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", init_lora_weights=False),
+    )
     AdapterDataset(str(root / "sft")).save(TrainedAdapter(sft, tokenizer, {"merged_parents": []}))
     merged = load_adapted_model(base, MODEL_PARAMS, merged_parents=[root / "sft"])
-    dpo = get_peft_model(merged, LoraConfig(r=2, lora_alpha=1, target_modules=["q_proj", "v_proj"],
-                                            init_lora_weights=False))
+    dpo = get_peft_model(
+        merged, LoraConfig(r=2, lora_alpha=1, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    )
     AdapterDataset(str(root / "dpo")).save(TrainedAdapter(dpo, tokenizer, {"merged_parents": [str(root / "sft")]}))
     return {"base": base, "sft": root / "sft", "dpo": root / "dpo", "root": root}
 
@@ -122,8 +125,9 @@ class FakeEngine:
         FakeEngine.created.append({"model": model, **kwargs})
 
     def generate(self, prompts, sampling, lora_request=None, use_tqdm=True):
-        FakeEngine.calls.append({"prompts": prompts, "sampling": sampling, "lora": lora_request,
-                                 "engine": len(FakeEngine.created) - 1})
+        FakeEngine.calls.append(
+            {"prompts": prompts, "sampling": sampling, "lora": lora_request, "engine": len(FakeEngine.created) - 1}
+        )
         out = types.SimpleNamespace
         return [out(outputs=[out(token_ids=p["prompt_token_ids"][:3])]) for p in prompts]
 
@@ -135,8 +139,11 @@ def fake_vllm(monkeypatch):
     vllm.SamplingParams = lambda **kwargs: kwargs
     request = types.ModuleType("vllm.lora.request")
     request.LoRARequest = lambda name, int_id, path: {"name": name, "id": int_id, "path": path}
-    for name, module in {"vllm": vllm, "vllm.lora": types.ModuleType("vllm.lora"),
-                         "vllm.lora.request": request}.items():
+    for name, module in {
+        "vllm": vllm,
+        "vllm.lora": types.ModuleType("vllm.lora"),
+        "vllm.lora.request": request,
+    }.items():
         monkeypatch.setitem(sys.modules, name, module)
     FakeEngine.created, FakeEngine.calls = [], []
     return FakeEngine
@@ -144,19 +151,29 @@ def fake_vllm(monkeypatch):
 
 def eval_prompts() -> pd.DataFrame:
     texts = ["I feel so sad and alone today", "my dog died", "good luck with the exam!"]
-    return pd.DataFrame({"conv_id": [f"c{i}" for i in range(3)], "emotion": ["sad"] * 3,
-                         "prompt": [[{"role": "system", "content": "Be kind."}, {"role": "user", "content": t}]
-                                    for t in texts],
-                         "context": texts, "reference": ["sorry"] * 3})
+    return pd.DataFrame(
+        {
+            "conv_id": [f"c{i}" for i in range(3)],
+            "emotion": ["sad"] * 3,
+            "prompt": [[{"role": "system", "content": "Be kind."}, {"role": "user", "content": t}] for t in texts],
+            "context": texts,
+            "reference": ["sorry"] * 3,
+        }
+    )
 
 
 @pytest.mark.parametrize("max_lora_rank, mode", [(512, "lora"), (4, "merged")])
 def test_vllm_backend_frames_replies_like_the_transformers_loop(stack, fake_vllm, tmp_path, max_lora_rank, mode):
     prompts, tokenizer = eval_prompts(), load_tokenizer(stack["sft"])
-    vllm_params = {"adapters": "auto", "max_lora_rank": max_lora_rank, "scratch_dir": str(tmp_path / "scratch"),
-                   "engine": {"gpu_memory_utilization": 0.5}}
-    frame = vllm_variant_replies(stack["base"], stack["sft"], stack["dpo"], prompts, tokenizer, GREEDY,
-                                 vllm_params, MODEL_PARAMS, seed=7)
+    vllm_params = {
+        "adapters": "auto",
+        "max_lora_rank": max_lora_rank,
+        "scratch_dir": str(tmp_path / "scratch"),
+        "engine": {"gpu_memory_utilization": 0.5},
+    }
+    frame = vllm_variant_replies(
+        stack["base"], stack["sft"], stack["dpo"], prompts, tokenizer, GREEDY, vllm_params, MODEL_PARAMS, seed=7
+    )
     models = VariantModel(stack["base"], stack["sft"], stack["dpo"], MODEL_PARAMS)
     reference = variant_replies(models, models.variants, prompts, tokenizer, decoding_settings(GREEDY), 2, 7)
     assert list(frame.columns) == list(reference.columns)
@@ -168,8 +185,10 @@ def test_vllm_backend_frames_replies_like_the_transformers_loop(stack, fake_vllm
     for call in fake_vllm.calls:
         assert [p["prompt_token_ids"] for p in call["prompts"]] == expected_ids
         assert call["sampling"]["temperature"] == 0.0 and call["sampling"]["max_tokens"] == 3
-    assert frame["response"].tolist() == [tokenizer.decode(ids[:3], skip_special_tokens=True).strip()
-                                          for ids in expected_ids] * 3
+    assert (
+        frame["response"].tolist()
+        == [tokenizer.decode(ids[:3], skip_special_tokens=True).strip() for ids in expected_ids] * 3
+    )
     if mode == "lora":  # one engine; SFT and the stacked SFT+DPO adapter as LoRA requests
         assert len(fake_vllm.created) == 1 and fake_vllm.created[0]["enable_lora"]
         assert fake_vllm.created[0]["max_lora_rank"] == 8  # vLLM's slot that holds rank 4 + 2

@@ -50,11 +50,14 @@ def test_failing_first_save_leaves_nothing(tmp_path: Path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("dataset_class, data, save_args", [
-    (AtomicParquetDataset, pd.DataFrame({"a": [1, 2]}), None),
-    (AtomicCSVDataset, pd.DataFrame({"a": [1, 2]}), {"index": False}),
-    (AtomicTextDataset, "# comparison\n", None),
-])
+@pytest.mark.parametrize(
+    "dataset_class, data, save_args",
+    [
+        (AtomicParquetDataset, pd.DataFrame({"a": [1, 2]}), None),
+        (AtomicCSVDataset, pd.DataFrame({"a": [1, 2]}), {"index": False}),
+        (AtomicTextDataset, "# comparison\n", None),
+    ],
+)
 def test_saves_round_trip_and_overwrite(tmp_path: Path, dataset_class, data, save_args):
     kwargs = {"save_args": save_args} if save_args else {}
     target = tmp_path / "out" / "file"
@@ -83,8 +86,9 @@ def test_inside_an_mlflow_artifact_dataset_the_real_file_is_logged(tmp_path: Pat
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     target = tmp_path / "report.json"
-    dataset = MlflowArtifactDataset(dataset={"type": "empo_kedro.io.atomic_datasets.AtomicJSONDataset",
-                                             "filepath": str(target)})
+    dataset = MlflowArtifactDataset(
+        dataset={"type": "empo_kedro.io.atomic_datasets.AtomicJSONDataset", "filepath": str(target)}
+    )
     experiment = mlflow.create_experiment("atomic", artifact_location=str(tmp_path / "artifacts"))
     with mlflow.start_run(experiment_id=experiment) as run:
         dataset.save({"rows": 3})
@@ -95,12 +99,20 @@ def test_inside_an_mlflow_artifact_dataset_the_real_file_is_logged(tmp_path: Pat
     assert logged == ["report.json"]
 
 
-NON_ATOMIC_FILE_TYPES = {"pandas.ParquetDataset", "pandas.CSVDataset", "json.JSONDataset", "text.TextDataset",
-                         "matplotlib.MatplotlibDataset"}
+NON_ATOMIC_FILE_TYPES = {
+    "pandas.ParquetDataset",
+    "pandas.CSVDataset",
+    "json.JSONDataset",
+    "text.TextDataset",
+    "matplotlib.MatplotlibDataset",
+}
 
 
 def test_catalog_writes_no_file_through_a_non_atomic_dataset():
     catalog = yaml.safe_load((REPO_ROOT / "conf" / "base" / "catalog.yml").read_text())
-    types = {name: (entry.get("dataset") or entry)["type"] for name, entry in catalog.items()
-             if isinstance(entry, dict) and "type" in entry}
+    types = {
+        name: (entry.get("dataset") or entry)["type"]
+        for name, entry in catalog.items()
+        if isinstance(entry, dict) and "type" in entry
+    }
     assert not {name: t for name, t in types.items() if t in NON_ATOMIC_FILE_TYPES}

@@ -19,8 +19,17 @@ EXTENDED = {k: v["opposite"] for k, v in EMOTIONS["emotion_maps"]["plutchik_exte
 def test_sample_data_builds_sft_and_preference_sets(kedro_project: Path):
     run_kedro(kedro_project, pipeline="data_engineering")
     pairs = pd.read_parquet(kedro_project / "data" / "03_primary" / "preference_pairs.parquet")
-    assert set(pairs.columns) >= {"prompt", "chosen", "rejected", "emotion", "rejected_emotion", "conv_id",
-                                  "rejected_conv_id", "epoch", "split"}
+    assert set(pairs.columns) >= {
+        "prompt",
+        "chosen",
+        "rejected",
+        "emotion",
+        "rejected_emotion",
+        "conv_id",
+        "rejected_conv_id",
+        "epoch",
+        "split",
+    }
     assert pairs["emotion"].nunique() == 32
     assert sorted(pairs["epoch"].unique()) == [0, 1]
     sft = pd.read_parquet(kedro_project / "data" / "05_model_input" / "sft_conversations.parquet")
@@ -31,8 +40,11 @@ def test_sample_data_builds_sft_and_preference_sets(kedro_project: Path):
 
 
 def test_random_ablation_draws_rejected_turns_from_any_other_emotion(kedro_project: Path):
-    run_kedro(kedro_project, pipeline="data_engineering",
-              runtime_params={"data_engineering": {"preferences": {"strategy": "random"}}})
+    run_kedro(
+        kedro_project,
+        pipeline="data_engineering",
+        runtime_params={"data_engineering": {"preferences": {"strategy": "random"}}},
+    )
     pairs = pd.read_parquet(kedro_project / "data" / "03_primary" / "preference_pairs.parquet")
     assert len(pairs) and (pairs["rejected_emotion"] != pairs["emotion"]).all()
     assert (pairs["rejected_emotion"] != pairs["emotion"].map(EXTENDED)).any()  # not the Plutchik opposite
@@ -61,8 +73,12 @@ def test_unknown_label_stops_the_run_naming_file_line_and_value(kedro_project: P
 
 
 def test_shared_env_on_real_ed_pairs_every_prompt_with_its_plutchik_opposite(kedro_project: Path, shared_data: Path):
-    run_kedro(kedro_project, pipeline="data_engineering", env="shared",
-              runtime_params={"ed_dir": str(shared_data / "empatheticdialogues")})
+    run_kedro(
+        kedro_project,
+        pipeline="data_engineering",
+        env="shared",
+        runtime_params={"ed_dir": str(shared_data / "empatheticdialogues")},
+    )
     pairs = pd.read_parquet(kedro_project / "data" / "shared" / "03_primary" / "preference_pairs.parquet")
     assert len(pairs) > 4000
     assert (pairs["rejected_emotion"] == pairs["emotion"].map(EXTENDED)).all()

@@ -21,12 +21,19 @@ from tests.conftest import run_kedro
 pytestmark = pytest.mark.slow
 
 # Tiny but real: SmolLM2, a few prompts, short sequences, a small rank so that a checkpoint is quick to write.
-SFT_QUICK = {"max_train_conversations": 8, "max_eval_conversations": 4, "lora": {"r": 8},
-             "training": {"max_steps": 2, "per_device_train_batch_size": 2, "max_length": 64}}
+SFT_QUICK = {
+    "max_train_conversations": 8,
+    "max_eval_conversations": 4,
+    "lora": {"r": 8},
+    "training": {"max_steps": 2, "per_device_train_batch_size": 2, "max_length": 64},
+}
 DPO_STEPS = 6
-DPO_QUICK = {"max_train_prompts": 8, "max_eval_pairs": 2, "lora": {"r": 8},
-             "training": {"max_steps": DPO_STEPS, "save_steps": 1, "per_device_train_batch_size": 2,
-                          "max_length": 64}}
+DPO_QUICK = {
+    "max_train_prompts": 8,
+    "max_eval_pairs": 2,
+    "lora": {"r": 8},
+    "training": {"max_steps": DPO_STEPS, "save_steps": 1, "per_device_train_batch_size": 2, "max_length": 64},
+}
 
 
 def as_cli_params(prefix: str, params: dict) -> list[str]:
@@ -79,8 +86,15 @@ def test_killed_dpo_run_resumes_from_its_last_checkpoint(kedro_project_with_base
     scratch = project / "data" / "06_models" / "checkpoints" / "dpo"
     adapter = project / "data" / "06_models" / "dpo"
 
-    command = [sys.executable, "-m", "kedro", "run", "--pipeline=dpo",
-               "--params", ",".join(as_cli_params("dpo", DPO_QUICK))]
+    command = [
+        sys.executable,
+        "-m",
+        "kedro",
+        "run",
+        "--pipeline=dpo",
+        "--params",
+        ",".join(as_cli_params("dpo", DPO_QUICK)),
+    ]
     with open(project / "killed_run.log", "w") as log:
         killed = subprocess.Popen(command, cwd=project, env=subprocess_env(), stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 300
@@ -118,11 +132,24 @@ def test_two_cpu_processes_write_one_adapter_and_one_mlflow_run(kedro_project_wi
     project = kedro_project_with_base_model
     run_kedro(project, pipeline="data_engineering")
     config = project / "conf" / "accelerate" / "multi_cpu_2proc.yaml"
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config),
-               "--num_processes", "2", "-m", "kedro", "run", "--pipeline=sft",
-               "--params", ",".join(as_cli_params("sft", SFT_QUICK))]
-    result = subprocess.run(command, check=False, cwd=project, env=subprocess_env(), capture_output=True, text=True,
-                            timeout=600)
+    command = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--config_file",
+        str(config),
+        "--num_processes",
+        "2",
+        "-m",
+        "kedro",
+        "run",
+        "--pipeline=sft",
+        "--params",
+        ",".join(as_cli_params("sft", SFT_QUICK)),
+    ]
+    result = subprocess.run(
+        command, check=False, cwd=project, env=subprocess_env(), capture_output=True, text=True, timeout=600
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     assert "Process 1 of 2: trains its share" in output

@@ -30,9 +30,11 @@ def test_score_predictions_is_not_part_of_the_default_run(kedro_project: Path):
 
 def test_without_a_scorer_it_says_to_train_one_first(kedro_project: Path):
     path = write_empo(kedro_project / "preds.txt")
-    with pytest.raises(MissingUpstreamError,
-                       match=r"'epitome_scorer'.*kedro run --pipeline=evaluation` first \(or just the node that "
-                             r"writes it: `kedro run --pipeline=evaluation --nodes=train_epitome_scorer`\)"):
+    with pytest.raises(
+        MissingUpstreamError,
+        match=r"'epitome_scorer'.*kedro run --pipeline=evaluation` first \(or just the node that "
+        r"writes it: `kedro run --pipeline=evaluation --nodes=train_epitome_scorer`\)",
+    ):
         run_kedro(kedro_project, "score_predictions", runtime_params={"predictions_path": str(path)})
     with pytest.raises(MissingUpstreamError, match=r"'predictions' \(.*nope\.csv.*\): it is an input: check its path"):
         run_kedro(kedro_project, "score_predictions", runtime_params={"predictions_path": "nope.csv"})
@@ -45,8 +47,11 @@ def test_an_empo_file_is_scored_reported_and_logged(kedro_project: Path):
     with KedroSession.create(project_path=kedro_project, runtime_params=QUICK_SCORER) as session:
         session.run(pipeline_names=["evaluation"], node_names=["train_epitome_scorer"])
     path = write_empo(kedro_project / "preds_zephyr.txt", empo_frame(LEVELS))
-    run_kedro(kedro_project, "score_predictions",
-              runtime_params={**QUICK_SCORER, "predictions_path": str(path), "system_name": "empo-zephyr"})
+    run_kedro(
+        kedro_project,
+        "score_predictions",
+        runtime_params={**QUICK_SCORER, "predictions_path": str(path), "system_name": "empo-zephyr"},
+    )
 
     reporting = kedro_project / "data" / "08_reporting"
     table = pd.read_csv(reporting / "system_empo-zephyr.csv")

@@ -13,19 +13,30 @@ import pytest
 from empo_kedro.reporting.results import describe_difference, describe_win_rate, num
 from tests.conftest import run_kedro
 
-SETUP = {"sft": {"max_train_conversations": 16, "max_eval_conversations": 8, "training": {"max_steps": 1}},
-         "evaluation": {"epitome": {"scorer": {"epochs": 1}}}}
+SETUP = {
+    "sft": {"max_train_conversations": 16, "max_eval_conversations": 8, "training": {"max_steps": 1}},
+    "evaluation": {"epitome": {"scorer": {"epochs": 1}}},
+}
 # Two trials that differ only in the rejected turns, so the random-rejected ablation of the best one is the other.
 SWEEP = {
     "sweep": {
         "space": {"dpo": {"training": {"beta": [0.1]}}, "strategy": ["plutchik_extended", "random"]},
-        "fixed": {"dpo": {"max_train_prompts": 8, "epochs": 1, "max_eval_pairs": 4,
-                          "training": {"max_steps": 1, "learning_rate": 5e-4}}},
+        "fixed": {
+            "dpo": {
+                "max_train_prompts": 8,
+                "epochs": 1,
+                "max_eval_pairs": 4,
+                "training": {"max_steps": 1, "learning_rate": 5e-4},
+            }
+        },
         "selection": {"n_prompts": 4},
         "final": {"n_prompts": 6, "n_samples": 2, "mmlu": True, "kl_n_texts": 2},
     },
-    "evaluation": {"generation": {"max_new_tokens": 8}, "bootstrap": {"n_resamples": 100},
-                   "retention": {"kl": {"n_texts": 2}, "mmlu": {"limit": 3}}},
+    "evaluation": {
+        "generation": {"max_new_tokens": 8},
+        "bootstrap": {"n_resamples": 100},
+        "retention": {"kl": {"n_texts": 2}, "mmlu": {"limit": 3}},
+    },
 }
 
 
@@ -52,8 +63,10 @@ def test_sweep_selects_on_valid_resumes_and_reports_the_mlflow_numbers(kedro_pro
     assert {r.data.tags["mlflow.parentRunId"] for r in trials} == {parent.info.run_id}
     assert {r.data.params["strategy"] for r in trials} == {"plutchik_extended", "random"}
     assert all(r.data.params["dpo.training.beta"] == "0.1" and r.data.tags["split"] == "valid" for r in trials)
-    assert all({"eval/diff_mean", "eval/bertscore_f1", "eval/kl_to_base", "train/train_loss"} <= set(r.data.metrics)
-               for r in trials)
+    assert all(
+        {"eval/diff_mean", "eval/bertscore_f1", "eval/kl_to_base", "train/train_loss"} <= set(r.data.metrics)
+        for r in trials
+    )
     assert len(client.get_metric_history(trials[0].info.run_id, "dpo/loss")) == 1
     by_trial = {r.data.tags["sweep.trial_id"]: r for r in trials}
     best = parent.data.tags["sweep.best_trial"]
@@ -66,10 +79,17 @@ def test_sweep_selects_on_valid_resumes_and_reports_the_mlflow_numbers(kedro_pro
     ablation = f"dpo_{parent.data.tags['sweep.ablation_strategy']}"
     assert set(final) == {"base", "sft", "dpo", ablation, "sft_len", "reference"}
     assert all(r.data.tags["split"] == "test" for r in final.values())
-    assert {"final/dpo-sft/diff_mean/low", "final/dpo-sft/mmlu_correct/high", "final/dpo-sft_len/diff_mean/diff",
-            "final_length_adjusted/dpo-sft/diff_mean/low", "final_lc_win_rate/dpo-sft/diff_mean/diff",
-            f"final_seeds/dpo-{ablation}/emotion_p_opposite/high", "seeds/dpo/diff_mean/mean",
-            "emotion_classifier/top1_accuracy", "scorer/IP/macro_f1"} <= set(parent.data.metrics)
+    assert {
+        "final/dpo-sft/diff_mean/low",
+        "final/dpo-sft/mmlu_correct/high",
+        "final/dpo-sft_len/diff_mean/diff",
+        "final_length_adjusted/dpo-sft/diff_mean/low",
+        "final_lc_win_rate/dpo-sft/diff_mean/diff",
+        f"final_seeds/dpo-{ablation}/emotion_p_opposite/high",
+        "seeds/dpo/diff_mean/mean",
+        "emotion_classifier/top1_accuracy",
+        "scorer/IP/macro_f1",
+    } <= set(parent.data.metrics)
     assert all("eval/mmlu_accuracy" in final[v].data.metrics for v in ("base", "sft", "dpo", ablation))
     assert {"eval/emotion_p_true", "eval/emotion_p_opposite"} <= set(final["reference"].data.metrics)
     assert final["sft_len"].data.metrics["eval/length_words"] > 0
@@ -116,9 +136,16 @@ def test_sweep_selects_on_valid_resumes_and_reports_the_mlflow_numbers(kedro_pro
     for metric in ("diff_mean", "mmlu_correct"):
         ci = {bound: rerun.data.metrics[f"final/dpo-sft/{metric}/{bound}"] for bound in ("diff", "low", "high")}
         assert describe_difference("dpo", "sft", metric, ci["diff"], ci["low"], ci["high"]) in document
-    lc = {bound: rerun.data.metrics[f"final_lc_win_rate/dpo-sft/diff_mean/{bound}"]
-          for bound in ("diff", "low", "high", "win_rate")}
+    lc = {
+        bound: rerun.data.metrics[f"final_lc_win_rate/dpo-sft/diff_mean/{bound}"]
+        for bound in ("diff", "low", "high", "win_rate")
+    }
     assert describe_win_rate("dpo", "sft", lc["diff"], lc["low"], lc["high"], lc["win_rate"]) in document
-    for heading in ("### Length control", "### Emotion fit (the mechanism)", "### The EPITOME scorer",
-                    "### Across training seeds", "Detectable difference"):
+    for heading in (
+        "### Length control",
+        "### Emotion fit (the mechanism)",
+        "### The EPITOME scorer",
+        "### Across training seeds",
+        "Detectable difference",
+    ):
         assert heading in document

@@ -51,8 +51,9 @@ def test_full_disk_on_a_parquet_output_keeps_the_previous_file(kedro_project: Pa
 
 
 @pytest.mark.slow
-def test_full_disk_on_a_checkpoint_then_on_the_adapter_keeps_what_was_saved(kedro_project_with_base_model: Path,
-                                                                          monkeypatch):
+def test_full_disk_on_a_checkpoint_then_on_the_adapter_keeps_what_was_saved(
+    kedro_project_with_base_model: Path, monkeypatch
+):
     project = kedro_project_with_base_model
     run_kedro(project, pipeline="data_engineering")
     sft = {"sft": {**SFT_QUICK, "training": {**SFT_QUICK["training"], "save_steps": 1}}}
@@ -72,8 +73,10 @@ def test_full_disk_on_a_checkpoint_then_on_the_adapter_keeps_what_was_saved(kedr
     assert (adapter / "adapter_model.safetensors").read_bytes() == weights
 
     # The disk fills up while the new adapter is written: the previous adapter stays whole.
-    with full_disk_under(monkeypatch, lambda path: f"{adapter.parent}/.sft.new-" in path) as refused, \
-            Recorded("empo_kedro.training.checkpoints") as log:
+    with (
+        full_disk_under(monkeypatch, lambda path: f"{adapter.parent}/.sft.new-" in path) as refused,
+        Recorded("empo_kedro.training.checkpoints") as log,
+    ):
         error = run_expecting_full_disk(project, "sft", sft)
     assert refused and any(m.startswith("SFT: resuming from checkpoint-1") for m in log.messages), log.messages
     assert str(adapter) in str(error)

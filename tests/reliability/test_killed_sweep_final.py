@@ -22,8 +22,10 @@ from tests.pipelines.test_sweep_pipeline import SETUP, SWEEP
 pytestmark = pytest.mark.slow
 
 # The sweep of test_sweep_pipeline, with a smaller final comparison (no MMLU) to keep this test short.
-KILLED_SWEEP = {**SWEEP, "sweep": {**SWEEP["sweep"],
-                                   "final": {"n_prompts": 4, "n_samples": 2, "mmlu": False, "kl_n_texts": 2}}}
+KILLED_SWEEP = {
+    **SWEEP,
+    "sweep": {**SWEEP["sweep"], "final": {"n_prompts": 4, "n_samples": 2, "mmlu": False, "kl_n_texts": 2}},
+}
 TIMEOUT_S = 600
 
 
@@ -37,8 +39,13 @@ def test_sweep_killed_in_its_final_comparison_reuses_every_finished_piece(kedro_
 
     log_path = project / "killed_sweep.log"
     with log_path.open("w") as log:
-        sweep = subprocess.Popen([sys.executable, "-m", "kedro", "run", "--pipeline=sweep"], cwd=project,
-                                 env=subprocess_env(), stdout=log, stderr=subprocess.STDOUT)
+        sweep = subprocess.Popen(
+            [sys.executable, "-m", "kedro", "run", "--pipeline=sweep"],
+            cwd=project,
+            env=subprocess_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + TIMEOUT_S
     while len(list(generations.glob("*.json"))) < 2:  # base and SFT have replied on the test split: kill it
         assert sweep.poll() is None, log_path.read_text()[-3000:]

@@ -22,8 +22,14 @@ RUN_TIMEOUT_S = 300
 
 def kedro(project: Path, *args: str, log_name: str) -> subprocess.Popen:
     log = open(project / log_name, "w")  # noqa: SIM115 (closed with the process by the caller's wait)
-    return subprocess.Popen([sys.executable, "-m", "kedro", "run", "--pipeline=data_engineering", *args], cwd=project,
-                            env=subprocess_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "kedro", "run", "--pipeline=data_engineering", *args],
+        cwd=project,
+        env=subprocess_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def wait_for(condition, what: str, process: subprocess.Popen | None = None, timeout_s: float = RUN_TIMEOUT_S) -> None:
@@ -48,15 +54,22 @@ def frozen_holder(kedro_project: Path):
             holder.wait()
 
 
-def test_second_run_refuses_naming_the_holder_then_waits_and_clears_a_dead_holders_lock(kedro_project: Path,
-                                                                                          frozen_holder):
+def test_second_run_refuses_naming_the_holder_then_waits_and_clears_a_dead_holders_lock(
+    kedro_project: Path, frozen_holder
+):
     project = kedro_project
     holder = json.loads((project / LOCK).read_text())
     assert holder["pid"] == frozen_holder.pid and holder["pipeline"] == "data_engineering"
     (project / DIALOGUES).unlink(missing_ok=True)  # the frozen holder may not have written it; nobody else may
 
-    refused = subprocess.run([sys.executable, "-m", "kedro", "run", "--pipeline=data_engineering"], cwd=project,
-                             env=subprocess_env(), capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    refused = subprocess.run(
+        [sys.executable, "-m", "kedro", "run", "--pipeline=data_engineering"],
+        cwd=project,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+    )
     assert refused.returncode != 0
     assert "Another kedro run holds this project" in refused.stderr, refused.stderr[-3000:]
     assert f"pid {frozen_holder.pid}" in refused.stderr and "pipeline 'data_engineering'" in refused.stderr
@@ -82,7 +95,7 @@ def test_lock_is_taken_once_released_and_a_reused_pid_is_stale(tmp_path: Path):
     assert lock.try_acquire("sft") is None
     record = json.loads(lock.path.read_text())
     assert record["pid"] == os.getpid() and not is_stale(record)
-    assert not is_stale({**record, "host": "another-host", "pid": 2 ** 22 + 1})  # other hosts cannot be checked
+    assert not is_stale({**record, "host": "another-host", "pid": 2**22 + 1})  # other hosts cannot be checked
     assert is_stale({**record, "pid_start_ticks": record["pid_start_ticks"] + 1})  # same pid, another process
     lock.release()
     assert not lock.path.exists() and list(lock.path.parent.iterdir()) == []  # no temporary files either

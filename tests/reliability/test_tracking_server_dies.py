@@ -30,8 +30,11 @@ DPO_STEPS = 6
 # No periodic checkpoints: the only one is the one saved when the server went away.
 DPO = {**DPO_QUICK, "training": {**DPO_QUICK["training"], "max_steps": DPO_STEPS, "save_steps": 100}}
 # MLflow retries each request with back-off (minutes by default); one quick retry keeps the test short.
-FAST_FAILING_CLIENT = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "0",
-                       "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
+FAST_FAILING_CLIENT = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "0",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+}
 TIMEOUT_S = 420
 
 
@@ -44,8 +47,9 @@ def logged_dpo_steps(client: mlflow.MlflowClient) -> int:
     return max((len(client.get_metric_history(run.info.run_id, "dpo/loss")) for run in dpo_runs(client)), default=0)
 
 
-def test_server_killed_during_dpo_training_loses_no_training(kedro_project_with_base_model: Path, tmp_path: Path,
-                                                             monkeypatch):
+def test_server_killed_during_dpo_training_loses_no_training(
+    kedro_project_with_base_model: Path, tmp_path: Path, monkeypatch
+):
     project = kedro_project_with_base_model
     server_root, port = tmp_path / "server", free_port()
     scratch = project / "data" / "06_models" / "checkpoints" / "dpo"
@@ -55,11 +59,23 @@ def test_server_killed_during_dpo_training_loses_no_training(kedro_project_with_
         run_kedro(project, pipeline="data_engineering")
         run_kedro(project, pipeline="sft", runtime_params={"sft": SFT_QUICK})
         client = mlflow.MlflowClient(tracking_uri=uri)
-        command = [sys.executable, "-m", "kedro", "run", "--pipeline=dpo", "--params",
-                   ",".join(as_cli_params("dpo", DPO))]
+        command = [
+            sys.executable,
+            "-m",
+            "kedro",
+            "run",
+            "--pipeline=dpo",
+            "--params",
+            ",".join(as_cli_params("dpo", DPO)),
+        ]
         with log_path.open("w") as log:
-            dpo = subprocess.Popen(command, cwd=project, env={**subprocess_env(), **FAST_FAILING_CLIENT},
-                                   stdout=log, stderr=subprocess.STDOUT)
+            dpo = subprocess.Popen(
+                command,
+                cwd=project,
+                env={**subprocess_env(), **FAST_FAILING_CLIENT},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + TIMEOUT_S
         while logged_dpo_steps(client) < 2:  # two steps reached the server: kill it mid-training
             assert dpo.poll() is None, log_path.read_text()[-3000:]

@@ -14,8 +14,13 @@ from empo_kedro.training.modeling import load_adapted_model, load_causal_lm, loa
 from tests.tiny_models import make_tiny_causal_lm
 
 MODEL_PARAMS = {"dtype": "float32", "device": "cpu", "eval_autocast": None}
-REGISTRY = {"enabled": True, "base_weights": "store_once", "models": {"sft": "empo-sft", "dpo": "empo-dpo"},
-            "max_context_tokens": 160, "generation": {"max_new_tokens": 8, "do_sample": False}}
+REGISTRY = {
+    "enabled": True,
+    "base_weights": "store_once",
+    "models": {"sft": "empo-sft", "dpo": "empo-dpo"},
+    "max_context_tokens": 160,
+    "generation": {"max_new_tokens": 8, "do_sample": False},
+}
 SYSTEM_PROMPT = "You are a caring listener."
 
 
@@ -26,8 +31,10 @@ def tiny_stack(tmp_path_factory) -> dict[str, Path]:
     base = make_tiny_causal_lm(root)
     tokenizer = load_tokenizer(base)
     torch.manual_seed(1)
-    sft = get_peft_model(load_causal_lm(base, MODEL_PARAMS),
-                         LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", init_lora_weights=False))
+    sft = get_peft_model(
+        load_causal_lm(base, MODEL_PARAMS),
+        LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", init_lora_weights=False),
+    )
     AdapterDataset(str(root / "sft")).save(TrainedAdapter(sft, tokenizer, {"merged_parents": []}))
     merged = load_adapted_model(base, MODEL_PARAMS, merged_parents=[root / "sft"])
     dpo = get_peft_model(merged, LoraConfig(r=8, lora_alpha=4, target_modules="all-linear", init_lora_weights=False))
@@ -42,8 +49,9 @@ def mlflow_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    mlflow.set_experiment(experiment_id=mlflow.create_experiment(
-        "serving-test", artifact_location=str(tmp_path / "artifacts")))
+    mlflow.set_experiment(
+        experiment_id=mlflow.create_experiment("serving-test", artifact_location=str(tmp_path / "artifacts"))
+    )
     yield uri
     while mlflow.active_run():
         mlflow.end_run()

@@ -24,18 +24,29 @@ def chat_project(tmp_path_factory, tiny_stack) -> Path:
 
     project = copy_project(tmp_path_factory.mktemp("chat") / "project")
     models = project / "data" / "06_models"
-    materialize_base_model(BaseModelSpec(source="pretrained", name_or_path=str(tiny_stack["base"])), models / "base",
-                           models / "wheels")
+    materialize_base_model(
+        BaseModelSpec(source="pretrained", name_or_path=str(tiny_stack["base"])), models / "base", models / "wheels"
+    )
     for variant in ("sft", "dpo"):
         shutil.copytree(tiny_stack[variant], models / variant)
     return project
 
 
 def run_chat(project: Path, stdin: bytes, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlruns' / 'mlflow.db'}",
-           "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
-    return subprocess.run([sys.executable, "-m", "empo_kedro", "chat", *args, "--max-new-tokens", "6"],
-                          input=stdin, capture_output=True, cwd=project, env=env, timeout=CHAT_TIMEOUT_S)
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlruns' / 'mlflow.db'}",
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": os.pathsep.join(sys.path),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "empo_kedro", "chat", *args, "--max-new-tokens", "6"],
+        input=stdin,
+        capture_output=True,
+        cwd=project,
+        env=env,
+        timeout=CHAT_TIMEOUT_S,
+    )
 
 
 def expected_reply(project: Path, history: list[dict], variant: str) -> str:
@@ -43,8 +54,15 @@ def expected_reply(project: Path, history: list[dict], variant: str) -> str:
 
     params = yaml.safe_load((project / "conf" / "base" / "parameters.yml").read_text())
     models = project / "data" / "06_models"
-    engine = ChatEngine.from_folders(models / "base", models / "sft", models / "dpo", params["base_model"],
-                                     {"max_new_tokens": 6, "do_sample": False}, 2048, params["system_prompt"])
+    engine = ChatEngine.from_folders(
+        models / "base",
+        models / "sft",
+        models / "dpo",
+        params["base_model"],
+        {"max_new_tokens": 6, "do_sample": False},
+        2048,
+        params["system_prompt"],
+    )
     return engine.reply(history, variant).text
 
 
@@ -59,8 +77,11 @@ def test_compare_answers_each_message_with_three_models_keeps_history_and_surviv
     assert "not valid UTF-8; 2 byte(s) were replaced" in err
     # The second DPO reply answers the whole conversation (its own first reply included), in the chat template.
     first_dpo = replies[2].split("> ", 1)[1] if "> " in replies[2] else ""
-    history = [{"role": "user", "content": "I lost my keys today"}, {"role": "assistant", "content": first_dpo},
-               {"role": "user", "content": "and then my phone"}]
+    history = [
+        {"role": "user", "content": "I lost my keys today"},
+        {"role": "assistant", "content": first_dpo},
+        {"role": "user", "content": "and then my phone"},
+    ]
     assert replies[5].split(">", 1)[1].strip() == expected_reply(chat_project, history, "dpo")
 
 
@@ -86,8 +107,9 @@ def test_chat_loop_answers_and_stops_on_ctrl_c(tiny_stack):
                 raise KeyboardInterrupt
             return line
 
-    engine = ChatEngine.from_folders(tiny_stack["base"], tiny_stack["sft"], None, MODEL_PARAMS,
-                                     {"max_new_tokens": 4, "do_sample": False}, 160)
+    engine = ChatEngine.from_folders(
+        tiny_stack["base"], tiny_stack["sft"], None, MODEL_PARAMS, {"max_new_tokens": 4, "do_sample": False}, 160
+    )
     out, err = io.StringIO(), io.StringIO()
     assert chat_loop(engine, ["base", "sft"], InterruptedStdin(b"hello\n"), out, err) == 0
     lines = out.getvalue().splitlines()

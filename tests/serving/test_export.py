@@ -20,8 +20,9 @@ def test_export_writes_a_merged_model_and_a_gguf_file_with_the_same_answers(kedr
     from empo_kedro.training.base_model import BaseModelSpec, materialize_base_model
 
     models = kedro_project / "data" / "06_models"
-    materialize_base_model(BaseModelSpec(source="pretrained", name_or_path=str(tiny_stack["base"])), models / "base",
-                           models / "wheels")
+    materialize_base_model(
+        BaseModelSpec(source="pretrained", name_or_path=str(tiny_stack["base"])), models / "base", models / "wheels"
+    )
     for variant in ("sft", "dpo"):
         shutil.copytree(tiny_stack[variant], models / variant)
     run_kedro(kedro_project, pipeline="export", runtime_params={"export": {"gguf": {"tokenizer_pre": "gpt2"}}})
@@ -34,8 +35,9 @@ def test_export_writes_a_merged_model_and_a_gguf_file_with_the_same_answers(kedr
     # Plain transformers, no project code: same logits as base + SFT + DPO adapters, chat template included.
     exported = AutoModelForCausalLM.from_pretrained(str(folder)).eval()
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
-    text = tokenizer.apply_chat_template([{"role": "user", "content": "I lost my job."}], tokenize=False,
-                                         add_generation_prompt=True)
+    text = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "I lost my job."}], tokenize=False, add_generation_prompt=True
+    )
     ids = tokenizer(text, add_special_tokens=False, return_tensors="pt").input_ids
     variants = VariantModel(models / "base", models / "sft", models / "dpo", MODEL_PARAMS)
     with torch.no_grad(), variants.use("dpo") as stacked:

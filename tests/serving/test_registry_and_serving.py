@@ -25,14 +25,27 @@ CONVERSATION = [{"role": "system", "content": "Be kind."}, {"role": "user", "con
 
 def register(tiny_stack, aliases=None) -> dict:
     with mlflow.start_run():
-        return register_chat_models(local_model(tiny_stack["base"]), AdapterHandle(tiny_stack["sft"], {}),
-                                    AdapterHandle(tiny_stack["dpo"], {}), MODEL_PARAMS, REGISTRY, SYSTEM_PROMPT,
-                                    aliases=aliases)
+        return register_chat_models(
+            local_model(tiny_stack["base"]),
+            AdapterHandle(tiny_stack["sft"], {}),
+            AdapterHandle(tiny_stack["dpo"], {}),
+            MODEL_PARAMS,
+            REGISTRY,
+            SYSTEM_PROMPT,
+            aliases=aliases,
+        )
 
 
 def in_process(tiny_stack) -> ChatEngine:
-    return ChatEngine.from_folders(tiny_stack["base"], tiny_stack["sft"], tiny_stack["dpo"], MODEL_PARAMS,
-                                   REGISTRY["generation"], REGISTRY["max_context_tokens"], SYSTEM_PROMPT)
+    return ChatEngine.from_folders(
+        tiny_stack["base"],
+        tiny_stack["sft"],
+        tiny_stack["dpo"],
+        MODEL_PARAMS,
+        REGISTRY["generation"],
+        REGISTRY["max_context_tokens"],
+        SYSTEM_PROMPT,
+    )
 
 
 def test_registered_models_load_offline_and_store_the_base_weights_once(tiny_stack, mlflow_store):
@@ -40,8 +53,9 @@ def test_registered_models_load_offline_and_store_the_base_weights_once(tiny_sta
     assert (first["dpo"]["version"], second["dpo"]["version"]) == ("1", "2")
     assert first["sft"]["name"] == "empo-sft"
     client = mlflow.MlflowClient()
-    base_runs = client.search_runs([mlflow.get_experiment_by_name("serving-test").experiment_id],
-                                   f"tags.`{BASE_WEIGHTS_TAG}` != ''")
+    base_runs = client.search_runs(
+        [mlflow.get_experiment_by_name("serving-test").experiment_id], f"tags.`{BASE_WEIGHTS_TAG}` != ''"
+    )
     assert len(base_runs) == 1  # the second registration reused the stored base weights
     assert str(client.get_model_version_by_alias("empo-dpo", "champion").version) == "2"
     assert resolve_model_uri("empo-dpo", "champion") == "models:/empo-dpo@champion"
@@ -72,8 +86,7 @@ def test_empty_and_over_long_conversations(tiny_stack):
         engine.reply([], "dpo")
     with pytest.raises(ChatInputError, match="message 0: role 'robot'"):
         engine.reply([{"role": "robot", "content": "hi"}], "dpo")
-    long = [{"role": "user" if i % 2 == 0 else "assistant", "content": f"turn {i} " + "word " * 20}
-            for i in range(15)]
+    long = [{"role": "user" if i % 2 == 0 else "assistant", "content": f"turn {i} " + "word " * 20} for i in range(15)]
     reply = engine.reply(long, "dpo")
     assert reply.dropped_turns > 0 and reply.prompt_tokens <= REGISTRY["max_context_tokens"]
     assert "dropped the" in reply.warning()
@@ -83,8 +96,9 @@ def test_empty_and_over_long_conversations(tiny_stack):
 
 
 def post(url: str, payload) -> tuple[int, dict]:
-    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=120) as response:
             return response.status, json.loads(response.read())
@@ -98,16 +112,31 @@ def serve_cli(project: Path, *args: str, **kwargs) -> list[str]:
 
 def test_make_serve_answers_a_chat_request_on_loopback_like_the_model_in_process(tiny_stack, mlflow_store, tmp_path):
     register(tiny_stack)
-    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_store, "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": os.pathsep.join(sys.path), "MLFLOW_MODELS_WORKERS": "1"}
-    bad = subprocess.run(serve_cli(tmp_path, "--alias", "nope", "--model", "empo-dpo"), env=env,
-                         capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": mlflow_store,
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": os.pathsep.join(sys.path),
+        "MLFLOW_MODELS_WORKERS": "1",
+    }
+    bad = subprocess.run(
+        serve_cli(tmp_path, "--alias", "nope", "--model", "empo-dpo"),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "no alias ['nope']" in bad.stderr and "Traceback" not in bad.stderr
 
     port, log_path = free_port(), tmp_path / "serve.log"
     with log_path.open("w") as log:  # the default alias (champion) is missing here: falls back to latest
-        process = subprocess.Popen(serve_cli(tmp_path, "--port", str(port)), env=env, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            serve_cli(tmp_path, "--port", str(port)),
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://{LOOPBACK}:{port}"
     try:
         wait_until_healthy(f"{url}/ping", process, log_path, timeout_s=240)

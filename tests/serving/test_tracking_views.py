@@ -15,16 +15,37 @@ from tests.serving.conftest import MODEL_PARAMS
 
 
 def scored_replies() -> tuple[pd.DataFrame, pd.DataFrame]:
-    prompts = pd.DataFrame({"conv_id": ["c1", "c2"], "prompt": [
-        [{"role": "system", "content": "S"}, {"role": "user", "content": "I failed."}],
-        [{"role": "system", "content": "S"}, {"role": "user", "content": "I won!"}]]})
+    prompts = pd.DataFrame(
+        {
+            "conv_id": ["c1", "c2"],
+            "prompt": [
+                [{"role": "system", "content": "S"}, {"role": "user", "content": "I failed."}],
+                [{"role": "system", "content": "S"}, {"role": "user", "content": "I won!"}],
+            ],
+        }
+    )
     rows = []
     for variant in ("base", "sft", "dpo"):
         for conv, context in (("c1", "I failed."), ("c2", "I won!")):
-            rows.append({"conv_id": conv, "emotion": "sad", "context": context, "reference": "Oh no.",
-                         "response": f"{variant} says {conv}", "variant": variant, "level_ER": 1, "level_IP": 0,
-                         "level_EX": 2, "diff_ER": 1.0, "diff_IP": 0.0, "diff_EX": 4.0, "diff_mean": 5 / 3,
-                         "bertscore_f1": 0.5, "length_words": 3})
+            rows.append(
+                {
+                    "conv_id": conv,
+                    "emotion": "sad",
+                    "context": context,
+                    "reference": "Oh no.",
+                    "response": f"{variant} says {conv}",
+                    "variant": variant,
+                    "level_ER": 1,
+                    "level_IP": 0,
+                    "level_EX": 2,
+                    "diff_ER": 1.0,
+                    "diff_IP": 0.0,
+                    "diff_EX": 4.0,
+                    "diff_mean": 5 / 3,
+                    "bertscore_f1": 0.5,
+                    "length_words": 3,
+                }
+            )
     return pd.DataFrame(rows), prompts
 
 
@@ -58,15 +79,39 @@ def test_dpo_logs_sample_replies_at_each_evaluation(tiny_stack, mlflow_store, tm
     from empo_kedro.training.dpo import train_dpo
     from empo_kedro.training.modeling import load_adapted_model, load_tokenizer
 
-    pairs = pd.DataFrame([{"conv_id": f"c{i}", "split": split, "epoch": 0, "chosen": "I am so sorry.",
-                           "rejected": "Great!", "prompt": [{"role": "user", "content": f"My cat {i} died."}]}
-                          for i, split in enumerate(["train"] * 4 + ["valid"] * 3)])
-    params = {"train_split": "train", "eval_split": "valid", "epochs": 1, "max_eval_pairs": None,
-              "device": "cpu", "lora": {"r": 2, "alpha": 4},
-              "sample_replies": {"n_prompts": 2, "generation": {"max_new_tokens": 3, "do_sample": False}},
-              "training": {"max_steps": 2, "per_device_train_batch_size": 2, "eval_strategy": "steps",
-                           "eval_steps": 1, "logging_steps": 1, "save_strategy": "no", "max_length": 512,
-                           "bf16": False, "learning_rate": 1e-3}}
+    pairs = pd.DataFrame(
+        [
+            {
+                "conv_id": f"c{i}",
+                "split": split,
+                "epoch": 0,
+                "chosen": "I am so sorry.",
+                "rejected": "Great!",
+                "prompt": [{"role": "user", "content": f"My cat {i} died."}],
+            }
+            for i, split in enumerate(["train"] * 4 + ["valid"] * 3)
+        ]
+    )
+    params = {
+        "train_split": "train",
+        "eval_split": "valid",
+        "epochs": 1,
+        "max_eval_pairs": None,
+        "device": "cpu",
+        "lora": {"r": 2, "alpha": 4},
+        "sample_replies": {"n_prompts": 2, "generation": {"max_new_tokens": 3, "do_sample": False}},
+        "training": {
+            "max_steps": 2,
+            "per_device_train_batch_size": 2,
+            "eval_strategy": "steps",
+            "eval_steps": 1,
+            "logging_steps": 1,
+            "save_strategy": "no",
+            "max_length": 512,
+            "bf16": False,
+            "learning_rate": 1e-3,
+        },
+    }
     model = load_adapted_model(tiny_stack["base"], MODEL_PARAMS, merged_parents=[tiny_stack["sft"]])
     with mlflow.start_run() as run:
         train_dpo(model, load_tokenizer(tiny_stack["sft"]), pairs, params, 0, tmp_path / "out")

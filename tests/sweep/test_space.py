@@ -15,28 +15,48 @@ from empo_kedro.sweep.space import (
     trial_id,
 )
 
-DPO = {"epochs": 2, "max_train_prompts": None, "output_dir": "x", "lora": {"r": 64, "alpha": 16},
-       "training": {"beta": 0.05, "learning_rate": 2e-4, "logging_steps": 1, "loss_type": ["sigmoid"]}}
-SWEEP = {"method": "grid", "space": {"dpo.training.beta": [0.1, 0.5], "strategy": ["plutchik_extended", "random"]},
-         "fixed": {"dpo.training.max_steps": 3}, "selection": {"split": "valid"},
-         "final": {"split": "test", "ablation_strategy": "random", "ablation_counterpart": "plutchik_extended"}}
+DPO = {
+    "epochs": 2,
+    "max_train_prompts": None,
+    "output_dir": "x",
+    "lora": {"r": 64, "alpha": 16},
+    "training": {"beta": 0.05, "learning_rate": 2e-4, "logging_steps": 1, "loss_type": ["sigmoid"]},
+}
+SWEEP = {
+    "method": "grid",
+    "space": {"dpo.training.beta": [0.1, 0.5], "strategy": ["plutchik_extended", "random"]},
+    "fixed": {"dpo.training.max_steps": 3},
+    "selection": {"split": "valid"},
+    "final": {"split": "test", "ablation_strategy": "random", "ablation_counterpart": "plutchik_extended"},
+}
 LINEAGE = {"base_model": "abc", "parent_adapters": ["def"]}
 
 
 def test_grid_is_every_combination_with_the_first_key_slowest():
     trials = expand_space({"dpo.x": [1, 2], "dpo.y": ["p", "q", "r"]}, "grid", None, 0)
-    assert trials == [{"dpo.x": 1, "dpo.y": "p"}, {"dpo.x": 1, "dpo.y": "q"}, {"dpo.x": 1, "dpo.y": "r"},
-                      {"dpo.x": 2, "dpo.y": "p"}, {"dpo.x": 2, "dpo.y": "q"}, {"dpo.x": 2, "dpo.y": "r"}]
+    assert trials == [
+        {"dpo.x": 1, "dpo.y": "p"},
+        {"dpo.x": 1, "dpo.y": "q"},
+        {"dpo.x": 1, "dpo.y": "r"},
+        {"dpo.x": 2, "dpo.y": "p"},
+        {"dpo.x": 2, "dpo.y": "q"},
+        {"dpo.x": 2, "dpo.y": "r"},
+    ]
 
 
 def test_nested_and_dotted_keys_are_the_same_setting():
     nested = {"dpo": {"training": {"beta": [0.1, 0.2]}}, "strategy": ["random"]}
     assert expand_space(nested, "grid", None, 0) == expand_space(
-        {"dpo.training.beta": [0.1, 0.2], "strategy": ["random"]}, "grid", None, 0)
+        {"dpo.training.beta": [0.1, 0.2], "strategy": ["random"]}, "grid", None, 0
+    )
     ranged = expand_space({"dpo": {"training": {"beta": {"uniform": [0.1, 0.2]}}}}, "random", 1, 0)
     assert list(ranged[0]) == ["dpo.training.beta"]
-    plan = plan_trials({**SWEEP, "fixed": {"dpo": {"training": {"max_steps": 4}, "lora": {"r": None}},
-                                           "dpo.epochs": 1}}, DPO, "random", 0)
+    plan = plan_trials(
+        {**SWEEP, "fixed": {"dpo": {"training": {"max_steps": 4}, "lora": {"r": None}}, "dpo.epochs": 1}},
+        DPO,
+        "random",
+        0,
+    )
     assert plan[0]["fixed"] == {"dpo.training.max_steps": 4, "dpo.epochs": 1}  # null: not fixed
     with pytest.raises(SweepConfigError, match="'dpo.training.beta' is given twice"):
         expand_space({"dpo.training.beta": [0.1], "dpo": {"training": {"beta": [0.2]}}}, "grid", None, 0)
@@ -54,25 +74,34 @@ def test_random_search_is_seeded_distinct_and_keeps_earlier_trials_when_extended
 
 
 def test_random_ranges_are_drawn_within_bounds_at_three_significant_digits():
-    trials = expand_space({"dpo.training.learning_rate": {"log_uniform": [1e-5, 1e-3]},
-                           "dpo.training.beta": {"uniform": [0.01, 0.5]}}, "random", 6, seed=1)
+    trials = expand_space(
+        {"dpo.training.learning_rate": {"log_uniform": [1e-5, 1e-3]}, "dpo.training.beta": {"uniform": [0.01, 0.5]}},
+        "random",
+        6,
+        seed=1,
+    )
     assert len(trials) == 6
-    assert all(1e-5 <= t["dpo.training.learning_rate"] <= 1e-3 and 0.01 <= t["dpo.training.beta"] <= 0.5
-               for t in trials)
+    assert all(
+        1e-5 <= t["dpo.training.learning_rate"] <= 1e-3 and 0.01 <= t["dpo.training.beta"] <= 0.5 for t in trials
+    )
     assert all(float(f"{t['dpo.training.learning_rate']:.2e}") == t["dpo.training.learning_rate"] for t in trials)
-    assert expand_space({"dpo.training.beta": {"uniform": [0.01, 0.5]}}, "random", 3, 1)[:2] == \
-        expand_space({"dpo.training.beta": {"uniform": [0.01, 0.5]}}, "random", 2, 1)
+    assert expand_space({"dpo.training.beta": {"uniform": [0.01, 0.5]}}, "random", 3, 1)[:2] == expand_space(
+        {"dpo.training.beta": {"uniform": [0.01, 0.5]}}, "random", 2, 1
+    )
 
 
-@pytest.mark.parametrize(("space", "method", "message"), [
-    ({"beta": [0.1]}, "grid", "neither 'strategy' nor a dpo parameter"),
-    ({"dpo.training.beta": []}, "grid", "non-empty list"),
-    ({"dpo.training.beta": {"log_uniform": [0, 1]}}, "random", "must be > 0"),
-    ({"dpo.training.beta": {"uniform": [0.1, 0.5]}}, "grid", "a grid needs a list"),
-    ({"strategy": ["plutchik", "random"]}, "grid", "strategy 'plutchik' is not one of"),
-    ({}, "grid", "sweep.space is empty"),
-    ({"dpo.training.beta": [0.1]}, "bayes", "sweep.method must be one of"),
-])
+@pytest.mark.parametrize(
+    ("space", "method", "message"),
+    [
+        ({"beta": [0.1]}, "grid", "neither 'strategy' nor a dpo parameter"),
+        ({"dpo.training.beta": []}, "grid", "non-empty list"),
+        ({"dpo.training.beta": {"log_uniform": [0, 1]}}, "random", "must be > 0"),
+        ({"dpo.training.beta": {"uniform": [0.1, 0.5]}}, "grid", "a grid needs a list"),
+        ({"strategy": ["plutchik", "random"]}, "grid", "strategy 'plutchik' is not one of"),
+        ({}, "grid", "sweep.space is empty"),
+        ({"dpo.training.beta": [0.1]}, "bayes", "sweep.method must be one of"),
+    ],
+)
 def test_bad_spaces_are_named(space, method, message):
     with pytest.raises(SweepConfigError, match=message):
         expand_space(space, method, 2, 0)
@@ -91,22 +120,36 @@ def test_trial_params_apply_fixed_then_trial_settings_and_reject_unknown_keys():
 
 def test_trial_ids_follow_what_changes_the_adapter_only():
     base = trial_id(DPO, "random", 42, LINEAGE, "pairs1")
-    reordered = {"training": dict(reversed(list(DPO["training"].items()))), **{k: v for k, v in DPO.items()
-                                                                              if k != "training"}}
+    reordered = {
+        "training": dict(reversed(list(DPO["training"].items()))),
+        **{k: v for k, v in DPO.items() if k != "training"},
+    }
     assert trial_id(reordered, "random", 42, LINEAGE, "pairs1") == base
     logging_only = trial_dpo_params(DPO, {}, {"dpo.training.logging_steps": 10, "dpo.output_dir": "elsewhere"})
     assert trial_id(logging_only, "random", 42, LINEAGE, "pairs1") == base
-    assert len({base, trial_id(trial_dpo_params(DPO, {}, {"dpo.training.beta": 0.1}), "random", 42, LINEAGE, "pairs1"),
+    assert (
+        len(
+            {
+                base,
+                trial_id(trial_dpo_params(DPO, {}, {"dpo.training.beta": 0.1}), "random", 42, LINEAGE, "pairs1"),
                 trial_id(DPO, "plutchik_extended", 42, LINEAGE, "pairs1"),
                 trial_id(DPO, "random", 1, LINEAGE, "pairs1"),
                 trial_id(DPO, "random", 42, {**LINEAGE, "parent_adapters": ["x"]}, "pairs1"),
-                trial_id(DPO, "random", 42, LINEAGE, "pairs2")}) == 6
+                trial_id(DPO, "random", 42, LINEAGE, "pairs2"),
+            }
+        )
+        == 6
+    )
 
 
 def test_plan_checks_the_splits_and_ablation_swaps_only_the_strategy():
     plan = plan_trials(SWEEP, DPO, "plutchik_extended", seed=0)
     assert [(p["settings"]["dpo.training.beta"], p["strategy"]) for p in plan] == [
-        (0.1, "plutchik_extended"), (0.1, "random"), (0.5, "plutchik_extended"), (0.5, "random")]
+        (0.1, "plutchik_extended"),
+        (0.1, "random"),
+        (0.5, "plutchik_extended"),
+        (0.5, "random"),
+    ]
     assert all(p["dpo_params"]["training"]["max_steps"] == 3 for p in plan)
     ablation = ablation_spec(plan, {"index": 2, "strategy": "plutchik_extended"}, SWEEP["final"])
     assert ablation["strategy"] == "random" and ablation["dpo_params"] == plan[2]["dpo_params"]
@@ -119,8 +162,13 @@ def test_plan_checks_the_splits_and_ablation_swaps_only_the_strategy():
 
 def test_random_plan_with_seed_null_uses_the_project_seed_so_reruns_reuse_trials():
     """``sweep.seed: null`` must mean the project seed: an unseeded draw changed the trials on every run."""
-    sweep = {**SWEEP, "method": "random", "seed": None, "n_trials": 2,
-             "space": {"dpo.training.beta": [0.1, 0.2, 0.5, 1.0], "dpo.training.learning_rate": [1e-4, 2e-4, 5e-4]}}
+    sweep = {
+        **SWEEP,
+        "method": "random",
+        "seed": None,
+        "n_trials": 2,
+        "space": {"dpo.training.beta": [0.1, 0.2, 0.5, 1.0], "dpo.training.learning_rate": [1e-4, 2e-4, 5e-4]},
+    }
     runs = [[p["settings"] for p in plan_trials(sweep, DPO, "random", seed=7)] for _ in range(3)]
     assert runs[0] == runs[1] == runs[2]
     longer = [p["settings"] for p in plan_trials({**sweep, "n_trials": 4}, DPO, "random", seed=7)]
@@ -171,17 +219,23 @@ def test_the_shipped_sweep_configurations_plan_cleanly(env, n_trials):
     from tests.conftest import REPO_ROOT
 
     params = OmegaConfigLoader(str(REPO_ROOT / "conf"), env=env, **CONFIG_LOADER_ARGS)["parameters"]
-    plan = plan_trials(params["sweep"], params["dpo"], params["data_engineering"]["preferences"]["strategy"],
-                       params["seed"])
-    assert len(plan) == n_trials and len({trial_id(p["dpo_params"], p["strategy"], 0, LINEAGE, "") for p in plan}) \
-        == n_trials
+    plan = plan_trials(
+        params["sweep"], params["dpo"], params["data_engineering"]["preferences"]["strategy"], params["seed"]
+    )
+    assert (
+        len(plan) == n_trials
+        and len({trial_id(p["dpo_params"], p["strategy"], 0, LINEAGE, "") for p in plan}) == n_trials
+    )
     assert params["sweep"]["selection"]["split"] != params["sweep"]["final"]["split"]
 
 
-@pytest.mark.parametrize(("override", "message"), [
-    ({"selection": {"split": "test"}}, "both 'test'"),
-    ({"space": {"dpo": {"training": {"beta": [0.1, 0.0]}}}}, r"dpo.training.beta must be > 0, got 0.0"),
-])
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"selection": {"split": "test"}}, "both 'test'"),
+        ({"space": {"dpo": {"training": {"beta": [0.1, 0.0]}}}}, r"dpo.training.beta must be > 0, got 0.0"),
+    ],
+)
 def test_bad_sweep_parameters_stop_the_run_before_any_mlflow_run(kedro_project, override, message):
     import mlflow
 

@@ -13,6 +13,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REPO_WHEEL_CACHE = REPO_ROOT / "data" / "06_models" / "wheels"
 
+
 def build_tiny_tokenizer():
     """The project's offline tiny tokenizer (tests/tiny_models.py), padding with EOS like the SmolLM2 GGUF one."""
     from tests.tiny_models import EOS_TOKEN, make_tiny_tokenizer
@@ -33,9 +34,16 @@ def tiny_pretrained_dir(tmp_path_factory, tiny_tokenizer) -> Path:
 
     torch.manual_seed(0)
     config = LlamaConfig(
-        vocab_size=len(tiny_tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=2,
-        num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=128, tie_word_embeddings=True,
-        bos_token_id=tiny_tokenizer.bos_token_id, eos_token_id=tiny_tokenizer.eos_token_id,
+        vocab_size=len(tiny_tokenizer),
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=128,
+        tie_word_embeddings=True,
+        bos_token_id=tiny_tokenizer.bos_token_id,
+        eos_token_id=tiny_tokenizer.eos_token_id,
         pad_token_id=tiny_tokenizer.pad_token_id,
     )
     model = LlamaForCausalLM(config).eval()

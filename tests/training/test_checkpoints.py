@@ -54,13 +54,21 @@ def test_interrupted_dpo_resumes_from_its_last_checkpoint_like_an_uninterrupted_
     tokenizer = load_tokenizer(tiny_dir)
 
     torch.manual_seed(0)
-    reference, _, _ = train_dpo(modeling.load_causal_lm(tiny_dir, MODEL_PARAMS), tokenizer, pairs, params, 0,
-                                tmp_path / "uninterrupted")
+    reference, _, _ = train_dpo(
+        modeling.load_causal_lm(tiny_dir, MODEL_PARAMS), tokenizer, pairs, params, 0, tmp_path / "uninterrupted"
+    )
 
     output_dir = tmp_path / "interrupted"
     torch.manual_seed(0)
-    trainer = build_dpo_trainer(modeling.load_causal_lm(tiny_dir, MODEL_PARAMS), tokenizer,
-                                epoch_ordered_pairs(pairs, "train", 2, None, 0), None, params, 0, output_dir)
+    trainer = build_dpo_trainer(
+        modeling.load_causal_lm(tiny_dir, MODEL_PARAMS),
+        tokenizer,
+        epoch_ordered_pairs(pairs, "train", 2, None, 0),
+        None,
+        params,
+        0,
+        output_dir,
+    )
     trainer.add_callback(InterruptAfterSave(step=3))
     with pytest.raises(Interrupted):
         train_resumably(trainer, resume_key(params, 0, trainer.train_dataset), "DPO")
@@ -68,8 +76,9 @@ def test_interrupted_dpo_resumes_from_its_last_checkpoint_like_an_uninterrupted_
 
     torch.manual_seed(0)
     with caplog.at_level(logging.INFO, logger="empo_kedro.training.checkpoints"):
-        resumed, _, log_history = train_dpo(modeling.load_causal_lm(tiny_dir, MODEL_PARAMS), tokenizer, pairs,
-                                            params, 0, output_dir)
+        resumed, _, log_history = train_dpo(
+            modeling.load_causal_lm(tiny_dir, MODEL_PARAMS), tokenizer, pairs, params, 0, output_dir
+        )
     assert "DPO: resuming from checkpoint-3 on 1 process(es)" in caplog.text
     assert [entry["step"] for entry in log_history if "loss" in entry] == [1, 2, 3, 4]
     expected, actual = lora_weights(reference), lora_weights(resumed)
@@ -119,11 +128,24 @@ def test_only_complete_checkpoints_of_the_same_configuration_are_resumed(tmp_pat
 
 def test_resume_key_follows_what_changes_the_weights():
     data = Dataset.from_list([{"input_ids": [1, 2, 3]}, {"input_ids": [4, 5]}])
-    params = {"lora": {"r": 8}, "lineage": {"base_model": "abc", "parent_adapters": []},
-              "training": {"beta": 0.1, "save_steps": 5, "logging_steps": 1}, "output_dir": "x", "device": "cpu"}
+    params = {
+        "lora": {"r": 8},
+        "lineage": {"base_model": "abc", "parent_adapters": []},
+        "training": {"beta": 0.1, "save_steps": 5, "logging_steps": 1},
+        "output_dir": "x",
+        "device": "cpu",
+    }
     key = resume_key(params, 0, data)
-    assert key == resume_key({**params, "output_dir": "y", "device": "cuda",
-                              "training": {**params["training"], "save_steps": 50, "logging_steps": 10}}, 0, data)
+    assert key == resume_key(
+        {
+            **params,
+            "output_dir": "y",
+            "device": "cuda",
+            "training": {**params["training"], "save_steps": 50, "logging_steps": 10},
+        },
+        0,
+        data,
+    )
     changed = [
         resume_key({**params, "training": {**params["training"], "beta": 0.2}}, 0, data),
         resume_key({**params, "lineage": {"base_model": "abc", "parent_adapters": ["d1"]}}, 0, data),

@@ -46,7 +46,8 @@ def native(monkeypatch: pytest.MonkeyPatch):
 def test_every_shipped_switch_is_auto() -> None:
     resolved = resolved_precision(shipped_parameters())
     assert {key for key in resolved if key.startswith("resolved.") and key.count(".") > 1} == {
-        f"resolved.{path}" for path, _ in precision.PRECISION_SWITCHES}
+        f"resolved.{path}" for path, _ in precision.PRECISION_SWITCHES
+    }
 
 
 def test_no_native_bf16_resolves_every_switch_to_fp32(native) -> None:

@@ -24,11 +24,21 @@ def tiny_dir(tmp_path_factory) -> Path:
 
 
 def run(tiny_dir: Path, out: Path, cache_dir: Path | None, lineage=LINEAGE):
-    params = {**dpo_params(max_steps=4, learning_rate=5e-2, per_device_train_batch_size=4), "lineage": lineage,
-              "max_eval_pairs": 4, "reference_cache": {"enabled": cache_dir is not None, "folder": str(cache_dir)}}
+    params = {
+        **dpo_params(max_steps=4, learning_rate=5e-2, per_device_train_batch_size=4),
+        "lineage": lineage,
+        "max_eval_pairs": 4,
+        "reference_cache": {"enabled": cache_dir is not None, "folder": str(cache_dir)},
+    }
     torch.manual_seed(0)  # the fresh LoRA adapter's initial weights, as the dpo node seeds them
-    _, metrics, history = train_dpo(load_adapted_model(tiny_dir, MODEL_PARAMS), load_tokenizer(tiny_dir),
-                                    preference_pairs(n_prompts=8, epochs=2), params, 0, out)
+    _, metrics, history = train_dpo(
+        load_adapted_model(tiny_dir, MODEL_PARAMS),
+        load_tokenizer(tiny_dir),
+        preference_pairs(n_prompts=8, epochs=2),
+        params,
+        0,
+        out,
+    )
     return [e["loss"] for e in history if "loss" in e], metrics
 
 

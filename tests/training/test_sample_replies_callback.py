@@ -28,9 +28,17 @@ def test_sample_replies_of_a_bf16_trained_model_are_generated_and_logged(bf16_ba
     model, tokenizer = bf16_base_fp32_adapter
     logged = []
     monkeypatch.setattr(reply_tables, "log_reply_table", lambda table, name: logged.append(name))
-    callback = MlflowSampleReplies(tokenizer, [[{"role": "user", "content": "I lost my keys"}]], ["oh no"],
-                                   {"max_new_tokens": 4, "do_sample": False})
+    callback = MlflowSampleReplies(
+        tokenizer,
+        [[{"role": "user", "content": "I lost my keys"}]],
+        ["oh no"],
+        {"max_new_tokens": 4, "do_sample": False},
+    )
     monkeypatch.setattr(mlflow, "active_run", lambda: SimpleNamespace())  # a run is active; the table is faked
-    callback.on_evaluate(SimpleNamespace(bf16=True, fp16=False, seed=0),
-                         SimpleNamespace(is_world_process_zero=True, global_step=3), None, model=model)
+    callback.on_evaluate(
+        SimpleNamespace(bf16=True, fp16=False, seed=0),
+        SimpleNamespace(is_world_process_zero=True, global_step=3),
+        None,
+        model=model,
+    )
     assert logged == ["dpo_samples/step_00003.json"]

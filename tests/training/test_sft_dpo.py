@@ -20,8 +20,14 @@ from empo_kedro.training.sft import build_sft_trainer, train_sft
 from tests.tiny_models import make_tiny_causal_lm
 
 MODEL_PARAMS = {"dtype": "float32", "device": "cpu"}
-FAST = {"per_device_train_batch_size": 4, "per_device_eval_batch_size": 4, "logging_steps": 1, "bf16": False,
-        "gradient_checkpointing": False, "max_length": 64}
+FAST = {
+    "per_device_train_batch_size": 4,
+    "per_device_eval_batch_size": 4,
+    "logging_steps": 1,
+    "bf16": False,
+    "gradient_checkpointing": False,
+    "max_length": 64,
+}
 
 
 @pytest.fixture(scope="module")
@@ -33,13 +39,19 @@ def conversations(n_train=8, n_valid=2) -> pd.DataFrame:
     rows = []
     for split, n in (("train", n_train), ("valid", n_valid)):
         for i in range(n):
-            rows.append({"split": split, "conv_id": f"{split}{i}", "messages": [
-                {"role": "system", "content": "be kind"},
-                {"role": "user", "content": f"I lost my dog {i}"},
-                {"role": "assistant", "content": f"I am so sorry {i}."},
-                {"role": "user", "content": "thanks"},
-                {"role": "assistant", "content": "Anytime."},
-            ]})
+            rows.append(
+                {
+                    "split": split,
+                    "conv_id": f"{split}{i}",
+                    "messages": [
+                        {"role": "system", "content": "be kind"},
+                        {"role": "user", "content": f"I lost my dog {i}"},
+                        {"role": "assistant", "content": f"I am so sorry {i}."},
+                        {"role": "user", "content": "thanks"},
+                        {"role": "assistant", "content": "Anytime."},
+                    ],
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -48,23 +60,41 @@ def preference_pairs(n_prompts=8, epochs=2) -> pd.DataFrame:
     for epoch in range(epochs):
         for split, n in (("train", n_prompts), ("valid", 4)):
             for i in range(n):
-                rows.append({
-                    "prompt": [{"role": "system", "content": "be kind"},
-                               {"role": "user", "content": f"I feel sad {i}"}],
-                    "chosen": "I am so sorry, that sounds hard.", "rejected": f"Wonderful news {epoch}-{i}!",
-                    "conv_id": f"{split}{i}", "epoch": epoch, "split": split,
-                })
+                rows.append(
+                    {
+                        "prompt": [
+                            {"role": "system", "content": "be kind"},
+                            {"role": "user", "content": f"I feel sad {i}"},
+                        ],
+                        "chosen": "I am so sorry, that sounds hard.",
+                        "rejected": f"Wonderful news {epoch}-{i}!",
+                        "conv_id": f"{split}{i}",
+                        "epoch": epoch,
+                        "split": split,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 def sft_params(**training):
-    return {"lora": {"r": 4, "alpha": 8, "dropout": 0.0}, "train_split": "train", "eval_split": "valid",
-            "device": "cpu", "training": {**FAST, "max_steps": 2, "learning_rate": 1e-3, **training}}
+    return {
+        "lora": {"r": 4, "alpha": 8, "dropout": 0.0},
+        "train_split": "train",
+        "eval_split": "valid",
+        "device": "cpu",
+        "training": {**FAST, "max_steps": 2, "learning_rate": 1e-3, **training},
+    }
 
 
 def dpo_params(**training):
-    return {"lora": {"r": 8, "alpha": 2, "dropout": 0.0}, "train_split": "train", "eval_split": "valid", "epochs": 2,
-            "device": "cpu", "training": {**FAST, "beta": 0.1, "learning_rate": 5e-2, **training}}
+    return {
+        "lora": {"r": 8, "alpha": 2, "dropout": 0.0},
+        "train_split": "train",
+        "eval_split": "valid",
+        "epochs": 2,
+        "device": "cpu",
+        "training": {**FAST, "beta": 0.1, "learning_rate": 5e-2, **training},
+    }
 
 
 def test_sft_loss_covers_only_assistant_turns(tiny_dir, tmp_path):
@@ -80,10 +110,13 @@ def make_sft_adapter(tiny_dir: Path, out: Path) -> Path:
     """An SFT adapter with non-zero weights, so SFT differs from the base model."""
     torch.manual_seed(0)
     base = modeling.load_causal_lm(tiny_dir, MODEL_PARAMS)
-    peft_model = get_peft_model(base, LoraConfig(r=4, lora_alpha=16, target_modules="all-linear",
-                                                 init_lora_weights=False, task_type="CAUSAL_LM"))
-    AdapterDataset(str(out)).save(TrainedAdapter(peft_model, load_tokenizer(tiny_dir),
-                                                 {"kind": "sft", "merged_parents": []}))
+    peft_model = get_peft_model(
+        base,
+        LoraConfig(r=4, lora_alpha=16, target_modules="all-linear", init_lora_weights=False, task_type="CAUSAL_LM"),
+    )
+    AdapterDataset(str(out)).save(
+        TrainedAdapter(peft_model, load_tokenizer(tiny_dir), {"kind": "sft", "merged_parents": []})
+    )
     return out
 
 
@@ -100,11 +133,15 @@ def test_dpo_reference_log_probs_are_the_sft_models_and_no_second_copy_is_loaded
     sft_dir = make_sft_adapter(tiny_dir, tmp_path / "sft")
     loads = []
     real_from_pretrained = modeling.AutoModelForCausalLM.from_pretrained
-    monkeypatch.setattr(modeling.AutoModelForCausalLM, "from_pretrained",
-                        lambda *a, **k: loads.append(a) or real_from_pretrained(*a, **k))
+    monkeypatch.setattr(
+        modeling.AutoModelForCausalLM,
+        "from_pretrained",
+        lambda *a, **k: loads.append(a) or real_from_pretrained(*a, **k),
+    )
     sft_model = load_adapted_model(tiny_dir, MODEL_PARAMS, merged_parents=[sft_dir])
-    trainer = build_dpo_trainer(sft_model, load_tokenizer(sft_dir), preference_pairs(), None, dpo_params(), 0,
-                                tmp_path)
+    trainer = build_dpo_trainer(
+        sft_model, load_tokenizer(sft_dir), preference_pairs(), None, dpo_params(), 0, tmp_path
+    )
     assert len(loads) == 1 and trainer.ref_model is None
 
     batch = next(iter(trainer.get_train_dataloader()))
@@ -138,12 +175,15 @@ def test_more_epochs_than_draws_is_refused():
         epoch_ordered_pairs(preference_pairs(epochs=2), "train", epochs=3, limit=None, seed=0)
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda p: p["training"].update(beta=-0.1), "beta must be > 0"),
-    (lambda p: p["lora"].update(r=0), "lora.r must be >= 1"),
-    (lambda p: p["training"].update(betta=0.1), r"unknown DPOConfig keys \['betta'\]"),
-    (lambda p: p["training"].update(num_train_epochs=3), "set by the project"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda p: p["training"].update(beta=-0.1), "beta must be > 0"),
+        (lambda p: p["lora"].update(r=0), "lora.r must be >= 1"),
+        (lambda p: p["training"].update(betta=0.1), r"unknown DPOConfig keys \['betta'\]"),
+        (lambda p: p["training"].update(num_train_epochs=3), "set by the project"),
+    ],
+)
 def test_bad_dpo_parameters_fail_before_training(tiny_dir, tmp_path, change, message):
     params = dpo_params()
     change(params)
@@ -155,13 +195,20 @@ def test_bad_dpo_parameters_fail_before_training(tiny_dir, tmp_path, change, mes
 def test_sft_then_dpo_moves_the_heldout_margin_and_saves_distinct_adapters(tiny_dir, tmp_path):
     torch.manual_seed(0)
     tokenizer = ensure_generation_markers(load_tokenizer(tiny_dir))
-    peft_model, sft_metrics, _ = train_sft(modeling.load_causal_lm(tiny_dir, MODEL_PARAMS), tokenizer, conversations(),
-                                        sft_params(), 0, tmp_path / "sft_scratch")
+    peft_model, sft_metrics, _ = train_sft(
+        modeling.load_causal_lm(tiny_dir, MODEL_PARAMS),
+        tokenizer,
+        conversations(),
+        sft_params(),
+        0,
+        tmp_path / "sft_scratch",
+    )
     assert "eval_loss" in sft_metrics
     AdapterDataset(str(tmp_path / "sft")).save(TrainedAdapter(peft_model, tokenizer, {"merged_parents": []}))
     sft_model = load_adapted_model(tiny_dir, MODEL_PARAMS, merged_parents=[tmp_path / "sft"])
-    dpo_model, metrics, history = train_dpo(sft_model, tokenizer, preference_pairs(), dpo_params(), 0,
-                                            tmp_path / "dpo_scratch")
+    dpo_model, metrics, history = train_dpo(
+        sft_model, tokenizer, preference_pairs(), dpo_params(), 0, tmp_path / "dpo_scratch"
+    )
     assert metrics["train_pairs"] == 16
     assert [entry["step"] for entry in history if "loss" in entry] == [1, 2, 3, 4]
     assert metrics["eval_rewards/margins"] > 0

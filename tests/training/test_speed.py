@@ -80,8 +80,13 @@ def test_shared_prompt_forward_equals_the_plain_forward_in_value_and_gradient(ti
 
     def run():
         policy.zero_grad()
-        out = policy(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=labels,
-                     fused_lm_head=True, use_cache=False)
+        out = policy(
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            labels=labels,
+            fused_lm_head=True,
+            use_cache=False,
+        )
         (out.log_probs.sum() + 0.1 * out.entropy.sum()).backward()
         grads = {n: p.grad.clone() for n, p in policy.named_parameters() if p.grad is not None}
         return out, grads
@@ -127,26 +132,54 @@ def train_fast_and_stock(tiny_dir: Path, tmp_path: Path, frozen_dtype: str | Non
     """
     pairs = varied_pairs(n_prompts=steps * 2)
     tokenizer = load_tokenizer(tiny_dir)
-    training = {"per_device_train_batch_size": 2, "max_steps": steps, "learning_rate": 3e-2, "bf16": bf16,
-                "lr_scheduler_type": "constant"}
-    params = {**dpo_params(**training), "epochs": 1,
-              "speed": {"labelled_positions_only": True, "frozen_weights_dtype": frozen_dtype,
-                        "length_bucket_window_batches": 4}}
+    training = {
+        "per_device_train_batch_size": 2,
+        "max_steps": steps,
+        "learning_rate": 3e-2,
+        "bf16": bf16,
+        "lr_scheduler_type": "constant",
+    }
+    params = {
+        **dpo_params(**training),
+        "epochs": 1,
+        "speed": {
+            "labelled_positions_only": True,
+            "frozen_weights_dtype": frozen_dtype,
+            "length_bucket_window_batches": 4,
+        },
+    }
     ordered = training_order(pairs, params, 0)
     plain = epoch_ordered_pairs(pairs, "train", 1, None, 0)
     assert ordered["conv_id"].tolist() != plain["conv_id"].tolist()  # bucketing is in play
-    fast = build_dpo_trainer(load_adapted_model(tiny_dir, MODEL_PARAMS), tokenizer, ordered, None, params, 0,
-                             tmp_path / "fast")
+    fast = build_dpo_trainer(
+        load_adapted_model(tiny_dir, MODEL_PARAMS), tokenizer, ordered, None, params, 0, tmp_path / "fast"
+    )
     assert fast.prompt_sharing
     initial = lora_state(fast.model)
     stock_policy = get_peft_model(load_adapted_model(tiny_dir, MODEL_PARAMS), lora_config(params["lora"]))
     copy_lora(stock_policy, initial)
     stock = DPOTrainer(
-        model=stock_policy, ref_model=None, processing_class=tokenizer, train_dataset=fast.train_dataset,
-        args=DPOConfig(output_dir=str(tmp_path / "stock"), use_cpu=True, report_to=[], seed=0, bf16=bf16,
-                       gradient_checkpointing=False, train_sampling_strategy="sequential", max_steps=steps,
-                       per_device_train_batch_size=2, learning_rate=3e-2, lr_scheduler_type="constant", beta=0.1,
-                       max_length=64, logging_steps=1, save_strategy="no"),
+        model=stock_policy,
+        ref_model=None,
+        processing_class=tokenizer,
+        train_dataset=fast.train_dataset,
+        args=DPOConfig(
+            output_dir=str(tmp_path / "stock"),
+            use_cpu=True,
+            report_to=[],
+            seed=0,
+            bf16=bf16,
+            gradient_checkpointing=False,
+            train_sampling_strategy="sequential",
+            max_steps=steps,
+            per_device_train_batch_size=2,
+            learning_rate=3e-2,
+            lr_scheduler_type="constant",
+            beta=0.1,
+            max_length=64,
+            logging_steps=1,
+            save_strategy="no",
+        ),
     )
     with speed_context(params):
         fast.train()
@@ -185,12 +218,14 @@ def test_labelled_positions_only_restores_trl_and_keeps_log_probs(tiny_dir, tmp_
 
     policy, batch, labels = dpo_batch(tiny_dir, tmp_path)
     original = trl_utils._use_triton
-    plain = policy(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=labels,
-                   fused_lm_head=True).log_probs
+    plain = policy(
+        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=labels, fused_lm_head=True
+    ).log_probs
     with labelled_positions_only():
         assert trl_utils._use_triton is not original
-        compact = policy(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=labels,
-                         fused_lm_head=True).log_probs
+        compact = policy(
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=labels, fused_lm_head=True
+        ).log_probs
     assert trl_utils._use_triton is original
     torch.testing.assert_close(compact, plain)
 
@@ -263,13 +298,17 @@ def test_trl_private_names_the_speedups_use_are_present():
     assert missing_names(PROMPT_SHARING) == []
 
 
-@pytest.mark.parametrize(("target", "speedup"), [
-    ("trl.trainer.utils._use_triton", LABELLED_POSITIONS_ONLY),
-    ("trl.trainer.utils._CHUNKED_LOGPROB_CHUNK_SIZE", PROMPT_SHARING),
-    ("trl.trainer.utils.FusedCausalLMOutput", PROMPT_SHARING),
-])
-def test_a_missing_private_name_switches_its_speedup_off_with_one_warning(target, speedup, tiny_dir, monkeypatch,
-                                                                          caplog):
+@pytest.mark.parametrize(
+    ("target", "speedup"),
+    [
+        ("trl.trainer.utils._use_triton", LABELLED_POSITIONS_ONLY),
+        ("trl.trainer.utils._CHUNKED_LOGPROB_CHUNK_SIZE", PROMPT_SHARING),
+        ("trl.trainer.utils.FusedCausalLMOutput", PROMPT_SHARING),
+    ],
+)
+def test_a_missing_private_name_switches_its_speedup_off_with_one_warning(
+    target, speedup, tiny_dir, monkeypatch, caplog
+):
     from empo_kedro.training import trl_private
 
     monkeypatch.delattr(target)

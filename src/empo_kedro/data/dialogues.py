@@ -45,14 +45,16 @@ def build_dialogues(utterances: pd.DataFrame, min_turns: int) -> tuple[pd.DataFr
         emotions = rows["emotion"].unique()
         if len(emotions) > 1:
             dropped["mixed_emotion_labels_first_kept"] += 1
-        records.append({
-            "conv_id": conv_id,
-            "split": split,
-            "emotion": rows["emotion"].iloc[0],
-            "situation": rows["situation"].iloc[0],
-            "turns": turns,
-            "n_turns": len(turns),
-        })
+        records.append(
+            {
+                "conv_id": conv_id,
+                "split": split,
+                "emotion": rows["emotion"].iloc[0],
+                "situation": rows["situation"].iloc[0],
+                "turns": turns,
+                "n_turns": len(turns),
+            }
+        )
     for reason, count in sorted(dropped.items()):
         logger.info("Dialogues: %d x %s", count, reason)
     return pd.DataFrame(records, columns=DIALOGUE_COLUMNS), dict(dropped)

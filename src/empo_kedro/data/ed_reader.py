@@ -26,8 +26,17 @@ ED_HEADER = ",".join(ED_COLUMNS)
 COMMA_ESCAPE = "_comma_"
 # A record id glued into another field: the known artifact of the release (two records on one line).
 HIT_ARTIFACT = re.compile(r"hit:\d+_conv:\d+")
-UTTERANCE_COLUMNS = ["conv_id", "utterance_idx", "emotion", "situation", "speaker_idx", "utterance", "split",
-                     "source_file", "source_line"]
+UTTERANCE_COLUMNS = [
+    "conv_id",
+    "utterance_idx",
+    "emotion",
+    "situation",
+    "speaker_idx",
+    "utterance",
+    "split",
+    "source_file",
+    "source_line",
+]
 
 
 class EdFormatError(UserFacingError, ValueError):
@@ -119,8 +128,9 @@ def parse_ed_lines(lines: Iterable[str], source: str, split: str) -> tuple[pd.Da
         fields = line.split(",")
         if len(fields) != len(ED_COLUMNS):
             report.skipped.append(
-                SkippedLine(source, line_no,
-                            f"wrong_field_count: expected {len(ED_COLUMNS)} fields, found {len(fields)}")
+                SkippedLine(
+                    source, line_no, f"wrong_field_count: expected {len(ED_COLUMNS)} fields, found {len(fields)}"
+                )
             )
             continue
         row, problem = _parse_line(fields)
@@ -134,7 +144,8 @@ def parse_ed_lines(lines: Iterable[str], source: str, split: str) -> tuple[pd.Da
         logger.warning("Skipped %s:%d (%s)", skipped.file, skipped.line, skipped.reason)
     if not rows:
         raise EdFormatError(
-            f"{source}: no usable rows ({len(report.skipped)} lines skipped: {report.skipped_by_reason()})")
+            f"{source}: no usable rows ({len(report.skipped)} lines skipped: {report.skipped_by_reason()})"
+        )
     return pd.DataFrame(rows, columns=UTTERANCE_COLUMNS), report
 
 
@@ -181,8 +192,13 @@ def read_ed_release(directory: Path, split_files: dict[str, str]) -> EdRelease:
     frames, reports = [], []
     for split, filename in split_files.items():
         frame, report = read_ed_file(directory / filename, split)
-        logger.info("Read %s: %d rows, %d lines skipped %s", report.file, report.rows, len(report.skipped),
-                    report.skipped_by_reason() or "")
+        logger.info(
+            "Read %s: %d rows, %d lines skipped %s",
+            report.file,
+            report.rows,
+            len(report.skipped),
+            report.skipped_by_reason() or "",
+        )
         frames.append(frame)
         reports.append(report)
     return EdRelease(utterances=pd.concat(frames, ignore_index=True), reports=reports)

@@ -38,6 +38,7 @@ from empo_kedro.evaluation.epitome_schema import LEVELS
 class EpitomeFormatError(UserFacingError, ValueError):
     """An EPITOME file cannot be used (missing, empty, wrong header, bad level)."""
 
+
 logger = logging.getLogger(__name__)
 
 EPITOME_COLUMNS: tuple[str, ...] = (
@@ -74,8 +75,7 @@ def _parse_level(raw: str, file: Path, line: int) -> int:
         value = float("nan")
     if not np.isfinite(value) or value != int(value) or int(value) not in LEVELS:
         raise EpitomeFormatError(
-            f"{file}: line {line}, field 'level': invalid level {raw!r} "
-            f"(expected one of {list(LEVELS)})"
+            f"{file}: line {line}, field 'level': invalid level {raw!r} (expected one of {list(LEVELS)})"
         )
     return int(value)
 
@@ -104,9 +104,7 @@ def read_epitome_file(file: Path | str) -> pd.DataFrame:
             raise EpitomeFormatError(f"{file}: file is empty (expected header {list(EPITOME_COLUMNS)})") from None
         header = [h.strip().lstrip("\ufeff") for h in header]
         if tuple(header) != EPITOME_COLUMNS:
-            raise EpitomeFormatError(
-                f"{file}: wrong header; expected columns {list(EPITOME_COLUMNS)}, got {header}"
-            )
+            raise EpitomeFormatError(f"{file}: wrong header; expected columns {list(EPITOME_COLUMNS)}, got {header}")
         records: list[dict[str, object]] = []
         first_line_of_id: dict[str, int] = {}
         next_line = reader.line_num + 1
@@ -139,9 +137,7 @@ def read_epitome_file(file: Path | str) -> pd.DataFrame:
     return df
 
 
-def read_epitome_dir(
-    path: Path | str, files: dict[str, str] | None = None
-) -> pd.DataFrame:
+def read_epitome_dir(path: Path | str, files: dict[str, str] | None = None) -> pd.DataFrame:
     """Read the EPITOME mechanism files under ``path`` and join them on ``id``.
 
     Args:
@@ -198,7 +194,7 @@ def read_epitome_dir(
         df = frames[key].set_index("id").loc[out["id"]]
         if key != keys[0]:
             for field in _TEXT_FIELDS:
-                differs = (df[field].to_numpy() != indexed[field].to_numpy())
+                differs = df[field].to_numpy() != indexed[field].to_numpy()
                 if differs.any():
                     bad = list(out["id"][differs][:5])
                     raise EpitomeFormatError(

@@ -21,8 +21,18 @@ from empo_kedro.emotions.opposites import EmotionMap
 logger = logging.getLogger(__name__)
 
 PROMPT_TURNS = ("last", "all")
-PREFERENCE_COLUMNS = ["prompt", "chosen", "rejected", "emotion", "rejected_emotion", "conv_id",
-                      "rejected_conv_id", "epoch", "split", "turn_index"]
+PREFERENCE_COLUMNS = [
+    "prompt",
+    "chosen",
+    "rejected",
+    "emotion",
+    "rejected_emotion",
+    "conv_id",
+    "rejected_conv_id",
+    "epoch",
+    "split",
+    "turn_index",
+]
 
 
 @dataclass(frozen=True)
@@ -116,18 +126,20 @@ def build_preference_pairs(
                 if degenerate:  # nothing to prefer: excluded (every such draw counted), the rng stream unchanged
                     missing[f"{degenerate}:{split}"] += 1
                     continue
-                records.append({
-                    "prompt": prompt,
-                    "chosen": chosen,
-                    "rejected": rejected.text,
-                    "emotion": row.emotion,
-                    "rejected_emotion": rejected_emotion,
-                    "conv_id": row.conv_id,
-                    "rejected_conv_id": rejected.conv_id,
-                    "epoch": epoch,
-                    "split": split,
-                    "turn_index": index,
-                })
+                records.append(
+                    {
+                        "prompt": prompt,
+                        "chosen": chosen,
+                        "rejected": rejected.text,
+                        "emotion": row.emotion,
+                        "rejected_emotion": rejected_emotion,
+                        "conv_id": row.conv_id,
+                        "rejected_conv_id": rejected.conv_id,
+                        "epoch": epoch,
+                        "split": split,
+                        "turn_index": index,
+                    }
+                )
     missing = Counter({reason: count for reason, count in missing.items() if count})
     for reason, count in sorted(missing.items()):
         logger.warning("Preference pairs: %d prompts or draws without a pair (%s)", count, reason)

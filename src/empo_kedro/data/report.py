@@ -20,11 +20,13 @@ def build_data_report(
     if emotion_map is not None and emotion_map.is_random:
         emotion_map = None  # the random ablation
     labels = sorted(dialogues["emotion"].unique())
-    without_opposite = ([] if emotion_map is None
-                        else [label for label in labels if emotion_map.opposite(label) is None])
+    without_opposite = (
+        [] if emotion_map is None else [label for label in labels if emotion_map.opposite(label) is None]
+    )
     pairs_per_emotion = (
         pairs.groupby(["split", "epoch", "emotion"]).size().unstack(fill_value=0)
-        if not pairs.empty else pd.DataFrame()
+        if not pairs.empty
+        else pd.DataFrame()
     )
     return {
         "strategy": strategy,

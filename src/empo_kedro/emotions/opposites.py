@@ -102,8 +102,9 @@ def check_coverage(emotion_map: EmotionMap, labels_in_data: Iterable[str]) -> No
         )
 
 
-def opposites_for(strategy: str, emotion_maps: Mapping[str, Mapping], known_labels: Iterable[str], fallback: str
-                  ) -> dict[str, str]:
+def opposites_for(
+    strategy: str, emotion_maps: Mapping[str, Mapping], known_labels: Iterable[str], fallback: str
+) -> dict[str, str]:
     """label -> opposite in the map a strategy's preference pairs use (the ``fallback`` map for ``random``, which
     has none): what the emotion-fit metric "mass on the opposite emotion" reads."""
     labels = list(known_labels)

@@ -19,8 +19,10 @@ from sklearn.metrics import cohen_kappa_score, confusion_matrix
 from empo_kedro.evaluation.epitome_schema import LEVELS, MECHANISMS
 
 # Our column of a side -> the column holding the original checkpoints' level for it.
-SIDES = {"generated": ("level_{m}", "published_level_{m}"),
-         "reference": ("level_{m}_reference", "published_level_{m}_reference")}
+SIDES = {
+    "generated": ("level_{m}", "published_level_{m}"),
+    "reference": ("level_{m}_reference", "published_level_{m}_reference"),
+}
 
 
 def level_agreement(ours: Sequence[int], theirs: Sequence[Any]) -> dict[str, Any]:
@@ -41,19 +43,23 @@ def level_agreement(ours: Sequence[int], theirs: Sequence[Any]) -> dict[str, Any
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # an undefined kappa is reported as None below
         kappa = float(cohen_kappa_score(b, a, labels=list(LEVELS), replace_undefined_by=np.nan))
-    return {**out, "accuracy": float(np.mean(a == b)), "cohen_kappa": None if np.isnan(kappa) else kappa,
-            "confusion": confusion_matrix(b, a, labels=list(LEVELS)).tolist()}
+    return {
+        **out,
+        "accuracy": float(np.mean(a == b)),
+        "cohen_kappa": None if np.isnan(kappa) else kappa,
+        "confusion": confusion_matrix(b, a, labels=list(LEVELS)).tolist(),
+    }
 
 
-def published_level_agreement(scores: pd.DataFrame, mechanisms: Sequence[str] = MECHANISMS
-                              ) -> dict[str, dict[str, dict[str, Any]]]:
+def published_level_agreement(
+    scores: pd.DataFrame, mechanisms: Sequence[str] = MECHANISMS
+) -> dict[str, dict[str, dict[str, Any]]]:
     """``{side: {mechanism: level_agreement}}`` for each side (generated, reference) whose column is present."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for side, (ours, theirs) in SIDES.items():
         for m in mechanisms:
             if theirs.format(m=m) in scores.columns:
-                out.setdefault(side, {})[m] = level_agreement(scores[ours.format(m=m)],
-                                                              scores[theirs.format(m=m)])
+                out.setdefault(side, {})[m] = level_agreement(scores[ours.format(m=m)], scores[theirs.format(m=m)])
     return out
 
 

@@ -16,22 +16,39 @@ from empo_kedro.evaluation.bootstrap import paired_bootstrap_ci  # noqa: E402
 from empo_kedro.evaluation.text_metrics import distinct_n  # noqa: E402
 
 # Per-prompt columns averaged into the table; lower is better for diff_*, higher for the rest.
-PER_PROMPT_METRICS = ("diff_ER", "diff_IP", "diff_EX", "diff_mean", "level_ER", "level_IP", "level_EX",
-                      "bertscore_precision", "bertscore_recall", "bertscore_f1", "length_words")
+PER_PROMPT_METRICS = (
+    "diff_ER",
+    "diff_IP",
+    "diff_EX",
+    "diff_mean",
+    "level_ER",
+    "level_IP",
+    "level_EX",
+    "bertscore_precision",
+    "bertscore_recall",
+    "bertscore_f1",
+    "length_words",
+)
 # Per-reply metrics present only when an emotion classifier scored the replies (emotion_p_opposite is NaN where the
 # map gives the conversation's emotion no opposite: averaged and bootstrapped over the prompts that have one).
 OPTIONAL_METRICS = ("emotion_p_true", "emotion_top3", "emotion_p_opposite")
 CONTRASTS = (("sft", "base"), ("dpo", "sft"))
 
 
-def comparison_table(scores: pd.DataFrame, retention: Mapping[str, Mapping[str, float]],
-                     distinct_orders: Sequence[int]) -> pd.DataFrame:
+def comparison_table(
+    scores: pd.DataFrame, retention: Mapping[str, Mapping[str, float]], distinct_orders: Sequence[int]
+) -> pd.DataFrame:
     """One row per variant: means of the per-prompt metrics, distinct-n, MMLU accuracy and KL to the base."""
     rows = []
     for variant, group in scores.groupby("variant", sort=False):
         row = {"variant": variant, "n_prompts": len(group)}
-        row.update({metric: float(group[metric].mean()) for metric in (*PER_PROMPT_METRICS, *OPTIONAL_METRICS)
-                    if metric in group.columns})
+        row.update(
+            {
+                metric: float(group[metric].mean())
+                for metric in (*PER_PROMPT_METRICS, *OPTIONAL_METRICS)
+                if metric in group.columns
+            }
+        )
         for order in distinct_orders:
             row[f"distinct_{order}"] = distinct_n(group["response"].tolist(), order)
         row.update(retention.get(variant, {}))
@@ -53,17 +70,21 @@ def check_same_items(reference_ids: Sequence, tuned_ids: Sequence, what: str, re
         raise PairingError(
             f"{what}: {reference} and {tuned} were not measured on the same items (only {reference}: "
             f"{only_reference[:5]}, only {tuned}: {only_tuned[:5]}, repeated: {repeated[:5]}; "
-            f"{len(only_reference)}, {len(only_tuned)} and {len(repeated)} in all): re-run the evaluation of both")
+            f"{len(only_reference)}, {len(only_tuned)} and {len(repeated)} in all): re-run the evaluation of both"
+        )
 
 
-def paired_items(per_variant: Mapping[str, Mapping[str, float]], reference: str, tuned: str, metric: str
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def paired_items(
+    per_variant: Mapping[str, Mapping[str, float]], reference: str, tuned: str, metric: str
+) -> tuple[np.ndarray, np.ndarray]:
     """The two variants' values of the same items (by item id), in the reference's order."""
     reference_values, tuned_values = per_variant[reference], per_variant[tuned]
     check_same_items(reference_values, tuned_values, metric, reference, tuned)
     ids = list(reference_values)
-    return (np.array([reference_values[i] for i in ids], dtype=float),
-            np.array([tuned_values[i] for i in ids], dtype=float))
+    return (
+        np.array([reference_values[i] for i in ids], dtype=float),
+        np.array([tuned_values[i] for i in ids], dtype=float),
+    )
 
 
 def paired_replies(scores: pd.DataFrame, reference: str, tuned: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -74,8 +95,9 @@ def paired_replies(scores: pd.DataFrame, reference: str, tuned: str) -> tuple[pd
     return reference_rows, tuned_rows
 
 
-def _bootstrap_statistic(a: Sequence, b: Sequence, statistic: Callable[[list], float], n_resamples: int,
-                         confidence: float, seed: int) -> dict[str, float]:
+def _bootstrap_statistic(
+    a: Sequence, b: Sequence, statistic: Callable[[list], float], n_resamples: int, confidence: float, seed: int
+) -> dict[str, float]:
     """Percentile CI of statistic(b) - statistic(a) over prompt resamples, for corpus-level metrics."""
     rng = np.random.default_rng(seed)
     n = len(a)
@@ -84,13 +106,22 @@ def _bootstrap_statistic(a: Sequence, b: Sequence, statistic: Callable[[list], f
         idx = rng.integers(0, n, n)
         diffs[i] = statistic([b[j] for j in idx]) - statistic([a[j] for j in idx])
     alpha = (1 - confidence) / 2
-    return {"diff": statistic(list(b)) - statistic(list(a)), "low": float(np.quantile(diffs, alpha)),
-            "high": float(np.quantile(diffs, 1 - alpha))}
+    return {
+        "diff": statistic(list(b)) - statistic(list(a)),
+        "low": float(np.quantile(diffs, alpha)),
+        "high": float(np.quantile(diffs, 1 - alpha)),
+    }
 
 
-def bootstrap_differences(scores: pd.DataFrame, per_item_retention: Mapping[str, Mapping[str, Mapping[str, float]]],
-                          distinct_orders: Sequence[int], n_resamples: int, confidence: float,
-                          seed: int, contrasts: Sequence[tuple[str, str]] = CONTRASTS) -> pd.DataFrame:
+def bootstrap_differences(
+    scores: pd.DataFrame,
+    per_item_retention: Mapping[str, Mapping[str, Mapping[str, float]]],
+    distinct_orders: Sequence[int],
+    n_resamples: int,
+    confidence: float,
+    seed: int,
+    contrasts: Sequence[tuple[str, str]] = CONTRASTS,
+) -> pd.DataFrame:
     """CIs of (tuned - reference) for every metric and contrast (prompts, MMLU questions or KL texts resampled).
 
     The default contrasts are SFT-minus-base and DPO-minus-SFT. Replies are paired by ``conv_id`` and per-item
@@ -110,18 +141,27 @@ def bootstrap_differences(scores: pd.DataFrame, per_item_retention: Mapping[str,
             defined = np.isfinite(a) & np.isfinite(b)
             if not defined.any():
                 continue
-            ci = paired_bootstrap_ci(a[defined], b[defined], n_resamples=n_resamples, confidence=confidence,
-                                     seed=seed)
+            ci = paired_bootstrap_ci(a[defined], b[defined], n_resamples=n_resamples, confidence=confidence, seed=seed)
             rows.append({"metric": metric, "contrast": contrast, **{k: ci[k] for k in ("diff", "low", "high")}})
         texts = {v: replies[v]["response"].tolist() for v in (tuned, reference)}
         for order in distinct_orders:
-            ci = _bootstrap_statistic(texts[reference], texts[tuned], lambda t, o=order: distinct_n(t, o),
-                                      min(n_resamples, 1000), confidence, seed)
+            ci = _bootstrap_statistic(
+                texts[reference],
+                texts[tuned],
+                lambda t, o=order: distinct_n(t, o),
+                min(n_resamples, 1000),
+                confidence,
+                seed,
+            )
             rows.append({"metric": f"distinct_{order}", "contrast": contrast, **ci})
         for metric, per_variant in per_item_retention.items():
             if tuned in per_variant and reference in per_variant:
-                ci = paired_bootstrap_ci(*paired_items(per_variant, reference, tuned, metric), n_resamples=n_resamples,
-                                         confidence=confidence, seed=seed)
+                ci = paired_bootstrap_ci(
+                    *paired_items(per_variant, reference, tuned, metric),
+                    n_resamples=n_resamples,
+                    confidence=confidence,
+                    seed=seed,
+                )
                 rows.append({"metric": metric, "contrast": contrast, **{k: ci[k] for k in ("diff", "low", "high")}})
     table = pd.DataFrame(rows)
     table["excludes_zero"] = (table["low"] > 0) | (table["high"] < 0)

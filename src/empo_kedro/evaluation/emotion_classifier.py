@@ -41,8 +41,13 @@ ENCODER_CONFIG_DIR = "encoder"
 TOKENIZER_DIR = "tokenizer"
 FORMAT_VERSION = 1
 ABSENT_LOGIT = -1.0e4
-DEFAULT_PARAMS: dict[str, Any] = {"max_length": 128, "batch_size": 64, "inverse_regularization": 1.0,
-                                  "max_iter": 500, "max_train_texts": None}
+DEFAULT_PARAMS: dict[str, Any] = {
+    "max_length": 128,
+    "batch_size": 64,
+    "inverse_regularization": 1.0,
+    "max_iter": 500,
+    "max_train_texts": None,
+}
 
 
 class EmotionDataError(UserFacingError, ValueError):
@@ -83,9 +88,14 @@ class EmotionClassifier:
         out: np.ndarray | None = None
         batch_size = int(self.config["batch_size"])
         for start in tqdm(range(0, len(texts), batch_size), desc="emotion classifier", unit="batch", leave=False):
-            idx = order[start:start + batch_size]
-            encoded = self.tokenizer([texts[i] for i in idx], return_tensors="pt", padding=True, truncation=True,
-                                     max_length=int(self.config["max_length"]))
+            idx = order[start : start + batch_size]
+            encoded = self.tokenizer(
+                [texts[i] for i in idx],
+                return_tensors="pt",
+                padding=True,
+                truncation=True,
+                max_length=int(self.config["max_length"]),
+            )
             values = fn(encoded["input_ids"], encoded["attention_mask"]).float().numpy()
             if out is None:
                 out = np.zeros((len(texts), values.shape[1]), dtype=np.float32)
@@ -130,16 +140,21 @@ class EmotionClassifier:
         model = EmotionModel(encoder, len(labels))
         missing, unexpected = load_model(model, str(directory / WEIGHTS_FILE), strict=False)
         if missing or unexpected:
-            raise ValueError(f"{directory / WEIGHTS_FILE} does not match: missing {sorted(missing)[:5]}, "
-                             f"unexpected {sorted(unexpected)[:5]}")
+            raise ValueError(
+                f"{directory / WEIGHTS_FILE} does not match: missing {sorted(missing)[:5]}, "
+                f"unexpected {sorted(unexpected)[:5]}"
+            )
         return cls(model, AutoTokenizer.from_pretrained(str(directory / TOKENIZER_DIR)), labels, config)
 
 
 def listener_turns(dialogues: pd.DataFrame, split: str) -> pd.DataFrame:
     """Every listener turn of a split with its conversation's emotion (``text``, ``emotion``, ``conv_id``)."""
-    rows = [{"conv_id": row.conv_id, "emotion": row.emotion, "text": turn["content"]}
-            for row in dialogues.loc[dialogues["split"] == split].itertuples(index=False)
-            for turn in as_turns(row.turns) if turn["role"] == ASSISTANT and str(turn["content"]).strip()]
+    rows = [
+        {"conv_id": row.conv_id, "emotion": row.emotion, "text": turn["content"]}
+        for row in dialogues.loc[dialogues["split"] == split].itertuples(index=False)
+        for turn in as_turns(row.turns)
+        if turn["role"] == ASSISTANT and str(turn["content"]).strip()
+    ]
     return pd.DataFrame(rows, columns=["conv_id", "emotion", "text"])
 
 
@@ -152,23 +167,31 @@ def topk_accuracy(proba: np.ndarray, labels: Sequence[str], true: Sequence[str],
     return float(np.mean([index.get(t, -1) in row for t, row in zip(true, top, strict=False)]))
 
 
-def train_emotion_classifier(texts: Sequence[str], emotions: Sequence[str], labels: Sequence[str],
-                             params: Mapping[str, Any], seed: int, encoder: str | Path | None = None
-                             ) -> EmotionClassifier:
+def train_emotion_classifier(
+    texts: Sequence[str],
+    emotions: Sequence[str],
+    labels: Sequence[str],
+    params: Mapping[str, Any],
+    seed: int,
+    encoder: str | Path | None = None,
+) -> EmotionClassifier:
     """Fit the linear head on the frozen encoder's embeddings of ``texts`` (labels ``emotions``)."""
     from transformers import AutoModel, AutoTokenizer
 
     config = {**DEFAULT_PARAMS, **{k: v for k, v in params.items() if k in DEFAULT_PARAMS}}
     unknown = sorted(set(emotions) - set(labels))
     if unknown:
-        raise EmotionDataError(f"Emotion labels {unknown} are not among the {len(labels)} known labels "
-                               "(ed_emotion_labels in parameters_emotions.yml)")
+        raise EmotionDataError(
+            f"Emotion labels {unknown} are not among the {len(labels)} known labels "
+            "(ed_emotion_labels in parameters_emotions.yml)"
+        )
     path = str(encoder or default_encoder_path())
     model = EmotionModel(AutoModel.from_pretrained(path).float(), len(labels))
     classifier = EmotionClassifier(model, AutoTokenizer.from_pretrained(path), labels, config)
     features = classifier.embed(texts)
-    fit = LogisticRegression(C=float(config["inverse_regularization"]), max_iter=int(config["max_iter"]),
-                             random_state=seed)
+    fit = LogisticRegression(
+        C=float(config["inverse_regularization"]), max_iter=int(config["max_iter"]), random_state=seed
+    )
     fit.fit(features, list(emotions))
     weight = np.zeros((len(labels), features.shape[1]), dtype=np.float32)
     bias = np.full(len(labels), ABSENT_LOGIT, dtype=np.float32)
@@ -185,8 +208,13 @@ def train_emotion_classifier(texts: Sequence[str], emotions: Sequence[str], labe
     return classifier
 
 
-def emotion_fit(proba: np.ndarray, labels: Sequence[str], emotions: Sequence[str],
-                opposites: Mapping[str, str | None], top_k: int = 3) -> pd.DataFrame:
+def emotion_fit(
+    proba: np.ndarray,
+    labels: Sequence[str],
+    emotions: Sequence[str],
+    opposites: Mapping[str, str | None],
+    top_k: int = 3,
+) -> pd.DataFrame:
     """Per reply: ``emotion_p_true`` (mass on the conversation's emotion), ``emotion_top3`` (1 when that emotion is
     among the ``top_k`` most probable), ``emotion_p_opposite`` (mass on its opposite; NaN when the map has none)."""
     index = {label: i for i, label in enumerate(labels)}
@@ -194,26 +222,32 @@ def emotion_fit(proba: np.ndarray, labels: Sequence[str], emotions: Sequence[str
     true = np.array([index[e] for e in emotions])
     opposite = np.array([index.get(opposites.get(e) or "", -1) for e in emotions])
     top = np.argsort(-proba, axis=1)[:, :top_k]
-    return pd.DataFrame({
-        "emotion_p_true": proba[rows, true],
-        "emotion_top3": (top == true[:, None]).any(axis=1).astype(float),
-        "emotion_p_opposite": np.where(opposite >= 0, proba[rows, np.maximum(opposite, 0)], np.nan),
-    })
+    return pd.DataFrame(
+        {
+            "emotion_p_true": proba[rows, true],
+            "emotion_top3": (top == true[:, None]).any(axis=1).astype(float),
+            "emotion_p_opposite": np.where(opposite >= 0, proba[rows, np.maximum(opposite, 0)], np.nan),
+        }
+    )
 
 
 EMOTION_FIT_METRICS = ("emotion_p_true", "emotion_top3", "emotion_p_opposite")
 
 
-def add_emotion_fit(scores: pd.DataFrame, classifier: EmotionClassifier, opposites: Mapping[str, str]
-                    ) -> pd.DataFrame:
+def add_emotion_fit(scores: pd.DataFrame, classifier: EmotionClassifier, opposites: Mapping[str, str]) -> pd.DataFrame:
     """``scores`` (``response``, ``reference``, ``emotion``) with the :func:`emotion_fit` columns of each reply and,
     as ``reference_<metric>``, of the human reference reply of its prompt (the ceiling; scored once per prompt)."""
     scores = scores.reset_index(drop=True)
-    fit = emotion_fit(classifier.predict_proba(scores["response"].tolist()), classifier.labels,
-                      scores["emotion"].tolist(), opposites)
+    fit = emotion_fit(
+        classifier.predict_proba(scores["response"].tolist()), classifier.labels, scores["emotion"].tolist(), opposites
+    )
     prompts = scores.drop_duplicates("conv_id")
-    reference = emotion_fit(classifier.predict_proba(prompts["reference"].tolist()), classifier.labels,
-                            prompts["emotion"].tolist(), opposites).set_index(prompts["conv_id"].to_numpy())
+    reference = emotion_fit(
+        classifier.predict_proba(prompts["reference"].tolist()),
+        classifier.labels,
+        prompts["emotion"].tolist(),
+        opposites,
+    ).set_index(prompts["conv_id"].to_numpy())
     row_of = scores["conv_id"].to_numpy()
     for metric in EMOTION_FIT_METRICS:
         fit[f"reference_{metric}"] = reference.loc[row_of, metric].to_numpy()
@@ -223,16 +257,25 @@ def add_emotion_fit(scores: pd.DataFrame, classifier: EmotionClassifier, opposit
 def reference_emotion_fit(scores: pd.DataFrame) -> dict[str, float]:
     """The means of the reference replies' emotion-fit metrics (one per prompt), from :func:`add_emotion_fit`."""
     prompts = scores.drop_duplicates("conv_id")
-    return {metric: float(prompts[f"reference_{metric}"].mean()) for metric in EMOTION_FIT_METRICS
-            if f"reference_{metric}" in prompts.columns}
+    return {
+        metric: float(prompts[f"reference_{metric}"].mean())
+        for metric in EMOTION_FIT_METRICS
+        if f"reference_{metric}" in prompts.columns
+    }
 
 
-def heldout_report(classifier: EmotionClassifier, heldout: pd.DataFrame, n_train: int, wall_s: float
-                   ) -> dict[str, Any]:
+def heldout_report(
+    classifier: EmotionClassifier, heldout: pd.DataFrame, n_train: int, wall_s: float
+) -> dict[str, Any]:
     """Top-1 / top-3 accuracy on held-out listener turns, with the sizes and the chance level."""
     proba = classifier.predict_proba(heldout["text"].tolist())
     true = heldout["emotion"].tolist()
-    return {"top1_accuracy": topk_accuracy(proba, classifier.labels, true, 1),
-            "top3_accuracy": topk_accuracy(proba, classifier.labels, true, 3),
-            "n_train": int(n_train), "n_heldout": len(heldout), "n_labels": len(classifier.labels),
-            "chance_top1": 1.0 / len(classifier.labels), "wall_s": float(wall_s)}
+    return {
+        "top1_accuracy": topk_accuracy(proba, classifier.labels, true, 1),
+        "top3_accuracy": topk_accuracy(proba, classifier.labels, true, 3),
+        "n_train": int(n_train),
+        "n_heldout": len(heldout),
+        "n_labels": len(classifier.labels),
+        "chance_top1": 1.0 / len(classifier.labels),
+        "wall_s": float(wall_s),
+    }

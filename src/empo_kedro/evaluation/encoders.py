@@ -25,9 +25,7 @@ MINILM_NUM_LAYERS = 6
 _REQUIRED_FILES = ("config.json", "model.safetensors")
 
 
-def default_encoder_path(
-    package: str = MINILM_PACKAGE, subdir: str = MINILM_SUBDIR
-) -> Path:
+def default_encoder_path(package: str = MINILM_PACKAGE, subdir: str = MINILM_SUBDIR) -> Path:
     """Return the bundled MiniLM model directory, or fail with a clear message.
 
     The package is located through ``importlib`` (not imported, so its optional

@@ -19,8 +19,9 @@ from empo_kedro.evaluation.vllm_generation import decoding_settings
 logger = logging.getLogger(__name__)
 
 
-def select_eval_prompts(dialogues: pd.DataFrame, split: str, n_prompts: int | None, system_prompt: str,
-                        seed: int) -> pd.DataFrame:
+def select_eval_prompts(
+    dialogues: pd.DataFrame, split: str, n_prompts: int | None, system_prompt: str, seed: int
+) -> pd.DataFrame:
     """One prompt per dialogue of a split: the history up to its last listener turn, which is the reference."""
     rows = []
     for row in dialogues.loc[dialogues["split"] == split].sort_values("conv_id").itertuples(index=False):
@@ -30,13 +31,15 @@ def select_eval_prompts(dialogues: pd.DataFrame, split: str, n_prompts: int | No
             continue
         index = listener[-1]
         history = turns[:index]
-        rows.append({
-            "conv_id": row.conv_id,
-            "emotion": row.emotion,
-            "prompt": ([{"role": SYSTEM, "content": system_prompt}] if system_prompt else []) + history,
-            "context": next(t["content"] for t in reversed(history) if t["role"] == USER),
-            "reference": turns[index]["content"],
-        })
+        rows.append(
+            {
+                "conv_id": row.conv_id,
+                "emotion": row.emotion,
+                "prompt": ([{"role": SYSTEM, "content": system_prompt}] if system_prompt else []) + history,
+                "context": next(t["content"] for t in reversed(history) if t["role"] == USER),
+                "reference": turns[index]["content"],
+            }
+        )
     prompts = pd.DataFrame(rows)
     if prompts.empty:
         raise ValueError(f"No evaluation prompts in split '{split}'")
@@ -46,8 +49,15 @@ def select_eval_prompts(dialogues: pd.DataFrame, split: str, n_prompts: int | No
 
 
 @torch.no_grad()
-def generate_replies(model: Any, tokenizer: PreTrainedTokenizerBase, prompts: Sequence[list[dict]],
-                     generation: Mapping[str, Any], batch_size: int, seed: int, desc: str = "generate") -> list[str]:
+def generate_replies(
+    model: Any,
+    tokenizer: PreTrainedTokenizerBase,
+    prompts: Sequence[list[dict]],
+    generation: Mapping[str, Any],
+    batch_size: int,
+    seed: int,
+    desc: str = "generate",
+) -> list[str]:
     """Left-padded batches, KV cache on, decoding settings from parameters; prompts sorted by length to pad less."""
     tokenizer.padding_side = "left"
     texts = [tokenizer.apply_chat_template(as_turns(p), tokenize=False, add_generation_prompt=True) for p in prompts]
@@ -56,12 +66,14 @@ def generate_replies(model: Any, tokenizer: PreTrainedTokenizerBase, prompts: Se
     device = next(model.parameters()).device
     torch.manual_seed(seed)
     for start in tqdm(range(0, len(order), batch_size), desc=desc, unit="batch"):
-        batch_ids = order[start:start + batch_size]
-        encoded = tokenizer([texts[i] for i in batch_ids], return_tensors="pt", padding=True,
-                            add_special_tokens=False).to(device)
-        output = model.generate(**encoded, **decoding_settings(generation), use_cache=True,
-                                pad_token_id=tokenizer.pad_token_id)
-        new_tokens = output[:, encoded["input_ids"].shape[1]:]
+        batch_ids = order[start : start + batch_size]
+        encoded = tokenizer(
+            [texts[i] for i in batch_ids], return_tensors="pt", padding=True, add_special_tokens=False
+        ).to(device)
+        output = model.generate(
+            **encoded, **decoding_settings(generation), use_cache=True, pad_token_id=tokenizer.pad_token_id
+        )
+        new_tokens = output[:, encoded["input_ids"].shape[1] :]
         for i, tokens in zip(batch_ids, new_tokens, strict=True):
             replies[i] = tokenizer.decode(tokens, skip_special_tokens=True).strip()
     return replies
@@ -70,19 +82,39 @@ def generate_replies(model: Any, tokenizer: PreTrainedTokenizerBase, prompts: Se
 GENERATION_CACHE_KIND = "generations"
 
 
-def replies_key(identity: Sequence[str], prompts: pd.DataFrame, generation: Mapping[str, Any], batch_size: int,
-                seed: int, autocast: Any, target_tokens: Sequence[int] | None = None) -> str:
+def replies_key(
+    identity: Sequence[str],
+    prompts: pd.DataFrame,
+    generation: Mapping[str, Any],
+    batch_size: int,
+    seed: int,
+    autocast: Any,
+    target_tokens: Sequence[int] | None = None,
+) -> str:
     """Everything a variant's replies depend on: its weights, the prompts, decoding, batching, seed and numerics
     (and, for length-matched replies, each prompt's target length)."""
-    payload = {"model": list(identity), "prompts": prompts[["conv_id", "prompt"]].to_dict("records"),
-               "generation": dict(generation), "batch_size": batch_size, "seed": seed, "autocast": str(autocast)}
+    payload = {
+        "model": list(identity),
+        "prompts": prompts[["conv_id", "prompt"]].to_dict("records"),
+        "generation": dict(generation),
+        "batch_size": batch_size,
+        "seed": seed,
+        "autocast": str(autocast),
+    }
     if target_tokens is not None:
         payload["target_tokens"] = [int(t) for t in target_tokens]
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def variant_replies(models: Any, variants: Sequence[str], prompts: pd.DataFrame, tokenizer: PreTrainedTokenizerBase,
-                    generation: Mapping[str, Any], batch_size: int, seed: int) -> pd.DataFrame:
+def variant_replies(
+    models: Any,
+    variants: Sequence[str],
+    prompts: pd.DataFrame,
+    tokenizer: PreTrainedTokenizerBase,
+    generation: Mapping[str, Any],
+    batch_size: int,
+    seed: int,
+) -> pd.DataFrame:
     """Each variant's replies to the same prompts with the same decoding: one row per (prompt, variant).
 
     With ``models.reply_cache``, each variant's replies are saved as soon as they are generated and reused by a
@@ -91,16 +123,33 @@ def variant_replies(models: Any, variants: Sequence[str], prompts: pd.DataFrame,
     frames = []
     cache = getattr(models, "reply_cache", None)
     for variant in variants:
-        key = replies_key(models.identity(variant), prompts, generation, batch_size, seed,
-                          getattr(models, "autocast_dtype", None)) if cache is not None else None
+        key = (
+            replies_key(
+                models.identity(variant),
+                prompts,
+                generation,
+                batch_size,
+                seed,
+                getattr(models, "autocast_dtype", None),
+            )
+            if cache is not None
+            else None
+        )
         cached = cache.cached(GENERATION_CACHE_KIND, key) if cache is not None else None
         if cached is not None and len(cached.get("responses", [])) == len(prompts):
             replies = cached["responses"]
             logger.info("Replies of %s to these %d prompts are already generated, reusing them", variant, len(replies))
         else:
             with models.use(variant) as model:
-                replies = generate_replies(model, tokenizer, prompts["prompt"].tolist(), generation, batch_size,
-                                           seed, desc=f"generate ({variant})")
+                replies = generate_replies(
+                    model,
+                    tokenizer,
+                    prompts["prompt"].tolist(),
+                    generation,
+                    batch_size,
+                    seed,
+                    desc=f"generate ({variant})",
+                )
             if cache is not None:
                 cache.save_cached(GENERATION_CACHE_KIND, key, {"variant": variant, "responses": replies})
         frame = prompts.copy()

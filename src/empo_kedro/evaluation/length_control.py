@@ -21,8 +21,9 @@ from numpy.typing import ArrayLike
 from sklearn.linear_model import LogisticRegression
 
 #: The regression each adjusted contrast fits, as stated in reports.
-LENGTH_ADJUSTED_FORM = "OLS per reply: metric ~ 1 + is_tuned + length_words; the adjusted difference is is_tuned's " \
-                       "coefficient"
+LENGTH_ADJUSTED_FORM = (
+    "OLS per reply: metric ~ 1 + is_tuned + length_words; the adjusted difference is is_tuned's coefficient"
+)
 
 
 def _as_seeds_by_prompts(values: ArrayLike, name: str) -> np.ndarray:
@@ -37,8 +38,13 @@ def _as_seeds_by_prompts(values: ArrayLike, name: str) -> np.ndarray:
     return array
 
 
-def _ols_is_tuned(reference: np.ndarray, tuned: np.ndarray, reference_length: np.ndarray, tuned_length: np.ndarray,
-                  weights: np.ndarray) -> np.ndarray:
+def _ols_is_tuned(
+    reference: np.ndarray,
+    tuned: np.ndarray,
+    reference_length: np.ndarray,
+    tuned_length: np.ndarray,
+    weights: np.ndarray,
+) -> np.ndarray:
     """``is_tuned``'s coefficient of metric ~ 1 + is_tuned + length, for B weightings of the prompts at once.
 
     Every argument is (B, n) (or broadcasts to it): a prompt of weight w counts w times (both its rows). Weighted
@@ -47,11 +53,19 @@ def _ols_is_tuned(reference: np.ndarray, tuned: np.ndarray, reference_length: np
     """
     sums = {}
     for name, metric, length in (("r", reference, reference_length), ("t", tuned, tuned_length)):
-        sums[name] = [np.sum(weights * term, axis=-1) for term in
-                      (np.ones_like(length), length, length * length, metric, length * metric)]
+        sums[name] = [
+            np.sum(weights * term, axis=-1)
+            for term in (np.ones_like(length), length, length * length, metric, length * metric)
+        ]
     (w_r, l_r, ll_r, m_r, lm_r), (w_t, l_t, ll_t, m_t, lm_t) = sums["r"], sums["t"]
-    xtx = np.stack([np.stack([w_r + w_t, w_t, l_r + l_t], -1), np.stack([w_t, w_t, l_t], -1),
-                    np.stack([l_r + l_t, l_t, ll_r + ll_t], -1)], -2)
+    xtx = np.stack(
+        [
+            np.stack([w_r + w_t, w_t, l_r + l_t], -1),
+            np.stack([w_t, w_t, l_t], -1),
+            np.stack([l_r + l_t, l_t, ll_r + ll_t], -1),
+        ],
+        -2,
+    )
     xty = np.stack([m_r + m_t, m_t, lm_r + lm_t], -1)
     return (np.linalg.pinv(xtx) @ xty[..., None])[..., 1, 0]
 
@@ -62,52 +76,74 @@ def _ci_from(draws: np.ndarray, confidence: float) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def _resample(n_prompts: int, n_seeds: tuple[int, ...], n_resamples: int, rng: np.random.Generator
-              ) -> tuple[np.ndarray, list[np.ndarray]]:
+def _resample(
+    n_prompts: int, n_seeds: tuple[int, ...], n_resamples: int, rng: np.random.Generator
+) -> tuple[np.ndarray, list[np.ndarray]]:
     """Prompt counts (B, n) and, per arm, seed counts (B, k): the weights of a two-level bootstrap."""
     prompts = rng.multinomial(n_prompts, np.full(n_prompts, 1.0 / n_prompts), size=n_resamples).astype(np.float64)
     seeds = [rng.multinomial(k, np.full(k, 1.0 / k), size=n_resamples).astype(np.float64) for k in n_seeds]
     return prompts, seeds
 
 
-def length_adjusted_difference(reference: ArrayLike, tuned: ArrayLike, reference_length: ArrayLike,
-                               tuned_length: ArrayLike, n_resamples: int = 2000, confidence: float = 0.95,
-                               seed: int = 0) -> dict[str, Any]:
+def length_adjusted_difference(
+    reference: ArrayLike,
+    tuned: ArrayLike,
+    reference_length: ArrayLike,
+    tuned_length: ArrayLike,
+    n_resamples: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[str, Any]:
     """The length-adjusted tuned - reference difference of a per-prompt metric, with a bootstrap CI.
 
     Each argument is (prompts,) or (seeds, prompts), the same prompts in the same order; a metric and its length
     have the same seeds. Returns ``diff`` (the fit on all data), ``low``, ``high``, ``raw_diff`` (unadjusted),
     ``length_coef`` (metric per word), ``n``.
     """
-    arms = {"reference": (_as_seeds_by_prompts(reference, "reference"),
-                          _as_seeds_by_prompts(reference_length, "reference_length")),
-            "tuned": (_as_seeds_by_prompts(tuned, "tuned"), _as_seeds_by_prompts(tuned_length, "tuned_length"))}
+    arms = {
+        "reference": (
+            _as_seeds_by_prompts(reference, "reference"),
+            _as_seeds_by_prompts(reference_length, "reference_length"),
+        ),
+        "tuned": (_as_seeds_by_prompts(tuned, "tuned"), _as_seeds_by_prompts(tuned_length, "tuned_length")),
+    }
     n = arms["reference"][0].shape[1]
     for name, (metric, length) in arms.items():
         if metric.shape != length.shape or metric.shape[1] != n:
             raise ValueError(f"{name}: metric {metric.shape} and length {length.shape} must match over {n} prompts")
     means = {name: (metric.mean(axis=0), length.mean(axis=0)) for name, (metric, length) in arms.items()}
-    observed = _ols_is_tuned(means["reference"][0], means["tuned"][0], means["reference"][1], means["tuned"][1],
-                             np.ones((1, n)))[0]
-    design = np.column_stack([np.ones(2 * n), np.r_[np.zeros(n), np.ones(n)],
-                              np.r_[means["reference"][1], means["tuned"][1]]])
+    observed = _ols_is_tuned(
+        means["reference"][0], means["tuned"][0], means["reference"][1], means["tuned"][1], np.ones((1, n))
+    )[0]
+    design = np.column_stack(
+        [np.ones(2 * n), np.r_[np.zeros(n), np.ones(n)], np.r_[means["reference"][1], means["tuned"][1]]]
+    )
     coefs = np.linalg.lstsq(design, np.r_[means["reference"][0], means["tuned"][0]], rcond=None)[0]
     rng = np.random.default_rng(seed)
-    prompt_weights, seed_weights = _resample(n, (arms["reference"][0].shape[0], arms["tuned"][0].shape[0]),
-                                             n_resamples, rng)
+    prompt_weights, seed_weights = _resample(
+        n, (arms["reference"][0].shape[0], arms["tuned"][0].shape[0]), n_resamples, rng
+    )
     # per draw: the drawn seeds' mean per prompt (B, n), then the fit with the drawn prompts' counts as weights
-    seeded = [(w @ metric / w.sum(axis=1, keepdims=True), w @ length / w.sum(axis=1, keepdims=True))
-              for w, (metric, length) in zip(seed_weights, arms.values(), strict=False)]
+    seeded = [
+        (w @ metric / w.sum(axis=1, keepdims=True), w @ length / w.sum(axis=1, keepdims=True))
+        for w, (metric, length) in zip(seed_weights, arms.values(), strict=False)
+    ]
     # rounded: a draw identical to 0 up to float noise (e.g. 1e-15) must not decide whether the CI excludes 0
     draws = np.round(_ols_is_tuned(seeded[0][0], seeded[1][0], seeded[0][1], seeded[1][1], prompt_weights), 12)
     low, high = _ci_from(draws, confidence)
-    return {"diff": float(np.round(observed, 12)), "low": low, "high": high,
-            "raw_diff": float(means["tuned"][0].mean() - means["reference"][0].mean()),
-            "length_coef": float(coefs[2]), "n": int(n)}
+    return {
+        "diff": float(np.round(observed, 12)),
+        "low": low,
+        "high": high,
+        "raw_diff": float(means["tuned"][0].mean() - means["reference"][0].mean()),
+        "length_coef": float(coefs[2]),
+        "n": int(n),
+    }
 
 
-def seeded_bootstrap_ci(reference: ArrayLike, tuned: ArrayLike, n_resamples: int = 2000, confidence: float = 0.95,
-                        seed: int = 0) -> dict[str, Any]:
+def seeded_bootstrap_ci(
+    reference: ArrayLike, tuned: ArrayLike, n_resamples: int = 2000, confidence: float = 0.95, seed: int = 0
+) -> dict[str, Any]:
     """CI of mean(tuned) - mean(reference) resampling prompts and, independently per arm, training seeds.
 
     Each argument is (prompts,) or (seeds, prompts). With one seed per arm it is the paired prompt bootstrap; with
@@ -124,8 +160,14 @@ def seeded_bootstrap_ci(reference: ArrayLike, tuned: ArrayLike, n_resamples: int
     ref_draws = np.einsum("bk,kn,bn->b", ref_seeds, ref, prompt_weights) / (ref.shape[0] * n)
     tun_draws = np.einsum("bk,kn,bn->b", tun_seeds, tun, prompt_weights) / (tun.shape[0] * n)
     low, high = _ci_from(tun_draws - ref_draws, confidence)
-    return {"diff": float(tun.mean() - ref.mean()), "low": low, "high": high, "n": int(n),
-            "n_seeds_reference": int(ref.shape[0]), "n_seeds_tuned": int(tun.shape[0])}
+    return {
+        "diff": float(tun.mean() - ref.mean()),
+        "low": low,
+        "high": high,
+        "n": int(n),
+        "n_seeds_reference": int(ref.shape[0]),
+        "n_seeds_tuned": int(tun.shape[0]),
+    }
 
 
 def wins(tuned: np.ndarray, reference: np.ndarray, lower_is_better: bool = True) -> np.ndarray:
@@ -157,9 +199,16 @@ def lc_win_rate(outcome: np.ndarray, length_difference: np.ndarray) -> float:
     return float(1.0 / (1.0 + np.exp(-model.intercept_[0])))
 
 
-def lc_win_rate_ci(reference: ArrayLike, tuned: ArrayLike, reference_length: ArrayLike, tuned_length: ArrayLike,
-                   lower_is_better: bool = True, n_resamples: int = 500, confidence: float = 0.95,
-                   seed: int = 0) -> dict[str, Any]:
+def lc_win_rate_ci(
+    reference: ArrayLike,
+    tuned: ArrayLike,
+    reference_length: ArrayLike,
+    tuned_length: ArrayLike,
+    lower_is_better: bool = True,
+    n_resamples: int = 500,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[str, Any]:
     """The LC win rate of tuned over reference, the raw win rate, and a bootstrap CI of the LC win rate.
 
     Arguments are (prompts,) or (seeds, prompts); every tuned seed is compared with every reference seed on each
@@ -180,9 +229,15 @@ def lc_win_rate_ci(reference: ArrayLike, tuned: ArrayLike, reference_length: Arr
     outcome, length_difference = pooled(*every)
     rng = np.random.default_rng(seed)
     draw: Callable[[int], np.ndarray] = lambda k: rng.integers(0, k, k)  # noqa: E731
-    draws = np.array([lc_win_rate(*pooled(draw(ref.shape[0]), draw(tun.shape[0]), draw(ref.shape[1])))
-                      for _ in range(n_resamples)])
+    draws = np.array(
+        [lc_win_rate(*pooled(draw(ref.shape[0]), draw(tun.shape[0]), draw(ref.shape[1]))) for _ in range(n_resamples)]
+    )
     low, high = _ci_from(draws, confidence)
-    return {"lc_win_rate": lc_win_rate(outcome, length_difference), "low": low, "high": high,
-            "win_rate": float(outcome.mean()), "mean_length_difference": float(length_difference.mean()),
-            "n": int(ref.shape[1])}
+    return {
+        "lc_win_rate": lc_win_rate(outcome, length_difference),
+        "low": low,
+        "high": high,
+        "win_rate": float(outcome.mean()),
+        "mean_length_difference": float(length_difference.mean()),
+        "n": int(ref.shape[1]),
+    }

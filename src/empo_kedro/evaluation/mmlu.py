@@ -46,8 +46,7 @@ CHOICE_LABELS: tuple[str, ...] = ("A", "B", "C", "D")
 #: lm-eval's standard MMLU prompt pieces (tasks/mmlu/default), as Jinja templates.
 MMLU_DESCRIPTION = "The following are multiple choice questions (with answers) about {{subject_name}}.\n\n"
 MMLU_DOC_TO_TEXT = (
-    "{{question.strip()}}\nA. {{choices[0]}}\nB. {{choices[1]}}\n"
-    "C. {{choices[2]}}\nD. {{choices[3]}}\nAnswer:"
+    "{{question.strip()}}\nA. {{choices[0]}}\nB. {{choices[1]}}\nC. {{choices[2]}}\nD. {{choices[3]}}\nAnswer:"
 )
 
 _QUESTION_SEP = "\n\nQ: "
@@ -145,7 +144,9 @@ def parse_shipped_mmlu(
         logger.warning("Shipped MMLU item malformed, not used: %(subject)s #%(index)d: %(reason)s", bad)
     logger.info(
         "Parsed %d shipped MMLU questions from %d subjects; %d malformed.",
-        len(questions), len(prompts), len(malformed),
+        len(questions),
+        len(prompts),
+        len(malformed),
     )
     return questions, malformed
 
@@ -245,16 +246,18 @@ def _per_question(task: str, samples: Sequence[dict[str, Any]]) -> list[dict[str
             lls = [float(r[0]) for r in s["filtered_resps"]]
         except (TypeError, ValueError, IndexError):
             lls = []
-        rows.append({
-            "task": task,
-            "doc_id": int(s["doc_id"]),
-            "subject": doc.get("subject", task),
-            "index": doc.get("index", int(s["doc_id"])),
-            "target": int(s["target"]) if isinstance(s["target"], int) else s["target"],
-            "pred_index": max(range(len(lls)), key=lls.__getitem__) if lls else -1,
-            "correct": float(s.get("acc", float("nan"))),
-            "loglikelihoods": lls,
-        })
+        rows.append(
+            {
+                "task": task,
+                "doc_id": int(s["doc_id"]),
+                "subject": doc.get("subject", task),
+                "index": doc.get("index", int(s["doc_id"])),
+                "target": int(s["target"]) if isinstance(s["target"], int) else s["target"],
+                "pred_index": max(range(len(lls)), key=lls.__getitem__) if lls else -1,
+                "correct": float(s.get("acc", float("nan"))),
+                "loglikelihoods": lls,
+            }
+        )
     return rows
 
 

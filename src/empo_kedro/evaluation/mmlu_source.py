@@ -38,6 +38,10 @@ def mmlu_run_settings(mmlu: Mapping[str, Any]) -> dict[str, Any]:
     fallback = mmlu.get(FALLBACK_KEY)
     if not fallback or settings.get("tasks", "local") == "local" or hub_reachable():
         return settings
-    logger.warning("MMLU: the dataset hub is not reachable, so %s runs instead of tasks=%s (%s)",
-                   dict(fallback), settings.get("tasks"), FALLBACK_KEY)
+    logger.warning(
+        "MMLU: the dataset hub is not reachable, so %s runs instead of tasks=%s (%s)",
+        dict(fallback),
+        settings.get("tasks"),
+        FALLBACK_KEY,
+    )
     return {**settings, **dict(fallback)}

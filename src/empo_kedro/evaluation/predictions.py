@@ -116,14 +116,29 @@ class PredictionsReadReport:
         }
 
     def log(self) -> None:
-        logger.info("Read %s (%s): %d records, %d rows kept, %d skipped %s, %d empty lines/rows ignored, "
-                    "%d empty generated replies", self.file, self.format, self.records, self.rows, len(self.skipped),
-                    self.skipped_by_reason(), self.empty_records, len(self.empty_responses))
+        logger.info(
+            "Read %s (%s): %d records, %d rows kept, %d skipped %s, %d empty lines/rows ignored, "
+            "%d empty generated replies",
+            self.file,
+            self.format,
+            self.records,
+            self.rows,
+            len(self.skipped),
+            self.skipped_by_reason(),
+            self.empty_records,
+            len(self.empty_responses),
+        )
         for s in self.skipped[:MAX_EXAMPLES]:
             logger.warning("Skipped %s:%s: %s", self.file, s.location, s.reason)
         for column, where in self.invalid_levels.items():
-            logger.warning("%s: %d missing or invalid levels in column '%s' (not in %s), e.g. %s", self.file,
-                           len(where), column, list(LEVELS), ", ".join(where[:5]))
+            logger.warning(
+                "%s: %d missing or invalid levels in column '%s' (not in %s), e.g. %s",
+                self.file,
+                len(where),
+                column,
+                list(LEVELS),
+                ", ".join(where[:5]),
+            )
 
 
 @dataclass
@@ -175,8 +190,9 @@ def _is_jsonl(path: Path) -> bool:
 # ---------------------------------------------------------------------------------------------------- raw records
 
 
-def _delimited_records(path: Path, delimiter: str, report: PredictionsReadReport
-                       ) -> tuple[list[str], list[tuple[str, dict[str, str]]]]:
+def _delimited_records(
+    path: Path, delimiter: str, report: PredictionsReadReport
+) -> tuple[list[str], list[tuple[str, dict[str, str]]]]:
     """The header and (location, fields by column) of every well-formed record of a delimited file."""
     rows: list[tuple[str, dict[str, str]]] = []
     with path.open(newline="", encoding="utf-8-sig") as fh:
@@ -203,7 +219,8 @@ def _delimited_records(path: Path, delimiter: str, report: PredictionsReadReport
             raise PredictionsFormatError(f"{path}: the file is empty") from None
         except UnicodeDecodeError as error:
             raise PredictionsFormatError(
-                f"{path}: not UTF-8 text near line {reader.line_num + 1} ({error.reason})") from None
+                f"{path}: not UTF-8 text near line {reader.line_num + 1} ({error.reason})"
+            ) from None
         except csv.Error as error:
             raise PredictionsFormatError(f"{path}:{reader.line_num}: unreadable CSV ({error})") from None
     return header, rows
@@ -223,7 +240,8 @@ def _jsonl_records(path: Path, report: PredictionsReadReport) -> tuple[list[str]
                 report.records += 1
                 if number == 1 and line.lstrip().startswith("["):
                     raise PredictionsFormatError(
-                        f"{path}: line 1 starts a JSON array; expected JSONL, one JSON object per line")
+                        f"{path}: line 1 starts a JSON array; expected JSONL, one JSON object per line"
+                    )
                 try:
                     obj = json.loads(line)
                 except json.JSONDecodeError as error:
@@ -243,8 +261,9 @@ def _parquet_records(path: Path, report: PredictionsReadReport) -> tuple[list[st
     try:
         frame = pd.read_parquet(path)
     except Exception as error:  # pyarrow raises several types for a file that is not Parquet
-        raise PredictionsFormatError(f"{path}: not a readable Parquet file ({type(error).__name__}: {error})"
-                                     ) from None
+        raise PredictionsFormatError(
+            f"{path}: not a readable Parquet file ({type(error).__name__}: {error})"
+        ) from None
     report.records = len(frame)
     records = frame.drop(columns=["prompt"], errors="ignore").to_dict("records")
     return list(frame.columns), [(f"row {i}", row) for i, row in enumerate(records, start=1)]
@@ -281,7 +300,8 @@ def _require_columns(path: Path, fmt: str, header: list[str], required: list[str
     if missing:
         shown = [c for c in header if not INDEX_COLUMN.match(c)]
         raise PredictionsFormatError(
-            f"{path}: missing column(s) {missing} for the '{fmt}' predictions format (found columns {shown})")
+            f"{path}: missing column(s) {missing} for the '{fmt}' predictions format (found columns {shown})"
+        )
 
 
 def _build_rows(path: Path, fmt: str, header: list[str], records, report: PredictionsReadReport) -> pd.DataFrame:
@@ -294,8 +314,11 @@ def _build_rows(path: Path, fmt: str, header: list[str], records, report: Predic
     index_column = next((c for c in header if INDEX_COLUMN.match(c)), None) if fmt == "empo" else None
     level_columns = {theirs: ours for theirs, ours in EMPO_LEVEL_COLUMNS.items() if theirs in header}
     if fmt == "empo" and level_columns and len(level_columns) < len(EMPO_LEVEL_COLUMNS):
-        logger.warning("%s: only %s of the EPITOME level columns are present; agreement covers those only",
-                       path, sorted(level_columns))
+        logger.warning(
+            "%s: only %s of the EPITOME level columns are present; agreement covers those only",
+            path,
+            sorted(level_columns),
+        )
     rows = []
     for location, record in records:
         row: dict[str, Any] = {"source": location}
@@ -307,8 +330,9 @@ def _build_rows(path: Path, fmt: str, header: list[str], records, report: Predic
                 break
             row[ours] = text
         if problem is None:
-            problem = next((f"empty or missing '{required[c]}'" for c in ("context", "reference")
-                            if not row[c].strip()), None)
+            problem = next(
+                (f"empty or missing '{required[c]}'" for c in ("context", "reference") if not row[c].strip()), None
+            )
         if problem is not None:
             report.skip(location, problem)
             continue
@@ -339,7 +363,8 @@ def _check_unique_ids(path: Path, frame: pd.DataFrame) -> None:
         where = duplicated.loc[(duplicated[keys] == first[keys]).all(axis=1), "source"].tolist()
         raise PredictionsFormatError(
             f"{path}: {len(duplicated)} rows share an id; e.g. {keys[-1]} {first['conv_id']!r} at "
-            f"{', '.join(where)}. Each reply needs its own id (or leave the id column out to number rows by line)")
+            f"{', '.join(where)}. Each reply needs its own id (or leave the id column out to number rows by line)"
+        )
 
 
 def read_predictions(path: str | Path, fmt: str = "auto") -> Predictions:
@@ -362,7 +387,8 @@ def read_predictions(path: str | Path, fmt: str = "auto") -> Predictions:
         if path.suffix.lower() != ".parquet":
             raise PredictionsFormatError(
                 f"{path}: the 'generations' format is the Parquet file the evaluation pipeline writes; use 'plain' "
-                "for a CSV or JSONL file")
+                "for a CSV or JSONL file"
+            )
         header, records = _parquet_records(path, report)
     elif fmt == "plain" and _is_jsonl(path):
         report.format = "plain (JSONL)"
@@ -377,6 +403,7 @@ def read_predictions(path: str | Path, fmt: str = "auto") -> Predictions:
     if frame.empty:
         raise PredictionsFormatError(
             f"{path}: no usable row ({report.records} records, {len(report.skipped)} skipped: "
-            f"{report.skipped_by_reason()}; e.g. {report.as_dict(3)['skipped_examples']})")
+            f"{report.skipped_by_reason()}; e.g. {report.as_dict(3)['skipped_examples']})"
+        )
     _check_unique_ids(path, frame)
     return Predictions(frame.reset_index(drop=True), report)

@@ -48,7 +48,7 @@ def _eval_mode(*models: torch.nn.Module) -> Iterator[None]:
             m.eval()
         yield
     finally:
-        for m, was_training in zip(models, previous):
+        for m, was_training in zip(models, previous, strict=False):
             m.train(was_training)
 
 
@@ -158,7 +158,12 @@ def mean_token_kl(
         return _kl_core(
             lambda b: _logits(tuned_model, b),
             lambda b: _logits(base_model, b),
-            tokenizer, texts, batch_size, max_length, device, add_special_tokens,
+            tokenizer,
+            texts,
+            batch_size,
+            max_length,
+            device,
+            add_special_tokens,
         )
 
 
@@ -188,7 +193,12 @@ def mean_token_kl_in_context(
         return _kl_core(
             lambda b: _logits(model, b),
             base_forward,
-            tokenizer, texts, batch_size, max_length, device, add_special_tokens,
+            tokenizer,
+            texts,
+            batch_size,
+            max_length,
+            device,
+            add_special_tokens,
         )
 
 
@@ -210,8 +220,13 @@ def mean_token_kl_with_adapter(
             "or use mean_token_kl / mean_token_kl_in_context."
         )
     return mean_token_kl_in_context(
-        peft_model, peft_model.disable_adapter, tokenizer, texts,
-        batch_size, max_length, add_special_tokens,
+        peft_model,
+        peft_model.disable_adapter,
+        tokenizer,
+        texts,
+        batch_size,
+        max_length,
+        add_special_tokens,
     )
 
 

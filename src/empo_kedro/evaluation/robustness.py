@@ -34,9 +34,15 @@ def groups_of(variants: Sequence[str], seeded: Sequence[str]) -> dict[str, list[
     """Every variant as its own group, except the seed copies of ``seeded`` variants, which join their variant."""
     groups: dict[str, list[str]] = {}
     for variant in variants:
-        owner = next((s for s in seeded if variant == s or (variant.startswith(f"{s}{SEED_SUFFIX}")
-                                                             and variant[len(s) + len(SEED_SUFFIX):].isdigit())),
-                     variant)
+        owner = next(
+            (
+                s
+                for s in seeded
+                if variant == s
+                or (variant.startswith(f"{s}{SEED_SUFFIX}") and variant[len(s) + len(SEED_SUFFIX) :].isdigit())
+            ),
+            variant,
+        )
         groups.setdefault(owner, []).append(variant)
     return groups
 
@@ -51,8 +57,9 @@ def per_prompt(scores: pd.DataFrame, variants: Sequence[str], column: str) -> pd
     return wide[list(variants)].sort_index()
 
 
-def _arms(scores: pd.DataFrame, groups: Mapping[str, Sequence[str]], tuned: str, reference: str, metric: str
-          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+def _arms(
+    scores: pd.DataFrame, groups: Mapping[str, Sequence[str]], tuned: str, reference: str, metric: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """(seeds, prompts) metric and length arrays of both arms on the prompts where all are finite."""
     values = per_prompt(scores, [*groups[reference], *groups[tuned]], metric)
     lengths = per_prompt(scores, [*groups[reference], *groups[tuned]], LENGTH_COLUMN)
@@ -62,8 +69,14 @@ def _arms(scores: pd.DataFrame, groups: Mapping[str, Sequence[str]], tuned: str,
     return metric_array[:n_ref], metric_array[n_ref:], length_array[:n_ref], length_array[n_ref:], int((~keep).sum())
 
 
-def robustness_cis(scores: pd.DataFrame, groups: Mapping[str, Sequence[str]], contrasts: Sequence[tuple[str, str]],
-                   metrics: Sequence[str], params: Mapping[str, Any], seed: int) -> pd.DataFrame:
+def robustness_cis(
+    scores: pd.DataFrame,
+    groups: Mapping[str, Sequence[str]],
+    contrasts: Sequence[tuple[str, str]],
+    metrics: Sequence[str],
+    params: Mapping[str, Any],
+    seed: int,
+) -> pd.DataFrame:
     """Rows ``kind, contrast, metric, diff, low, high`` (+ ``raw_diff`` / ``win_rate``) for each contrast of groups.
 
     ``params``: ``n_resamples``, ``confidence``, ``lc_n_resamples``, ``lc_metric`` (the metric a win is decided
@@ -84,20 +97,52 @@ def robustness_cis(scores: pd.DataFrame, groups: Mapping[str, Sequence[str]], co
                 logger.warning("No prompt has '%s' for %s: no CI", metric, contrast)
                 continue
             pooled = seeded_bootstrap_ci(ref, tun, n_resamples, confidence, seed)
-            rows.append({"kind": SEEDS, "contrast": contrast, "metric": metric, "n_left_out": left_out,
-                         **{k: pooled[k] for k in ("diff", "low", "high", "n")}})
+            rows.append(
+                {
+                    "kind": SEEDS,
+                    "contrast": contrast,
+                    "metric": metric,
+                    "n_left_out": left_out,
+                    **{k: pooled[k] for k in ("diff", "low", "high", "n")},
+                }
+            )
             if metric != LENGTH_COLUMN:
                 adjusted = length_adjusted_difference(ref, tun, ref_len, tun_len, n_resamples, confidence, seed)
-                rows.append({"kind": ADJUSTED, "contrast": contrast, "metric": metric, "n_left_out": left_out,
-                             **{k: adjusted[k] for k in ("diff", "low", "high", "raw_diff", "n")}})
+                rows.append(
+                    {
+                        "kind": ADJUSTED,
+                        "contrast": contrast,
+                        "metric": metric,
+                        "n_left_out": left_out,
+                        **{k: adjusted[k] for k in ("diff", "low", "high", "raw_diff", "n")},
+                    }
+                )
         lc_metric = params.get("lc_metric", "diff_mean")
         if lc_metric in scores.columns:
             ref, tun, ref_len, tun_len, left_out = _arms(scores, groups, tuned, reference, lc_metric)
-            lc = lc_win_rate_ci(ref, tun, ref_len, tun_len, lower_is_better=True,
-                                n_resamples=int(params["lc_n_resamples"]), confidence=confidence, seed=seed)
-            rows.append({"kind": LC_WIN_RATE, "contrast": contrast, "metric": lc_metric, "n_left_out": left_out,
-                         "diff": lc["lc_win_rate"], "low": lc["low"], "high": lc["high"], "win_rate": lc["win_rate"],
-                         "n": lc["n"]})
+            lc = lc_win_rate_ci(
+                ref,
+                tun,
+                ref_len,
+                tun_len,
+                lower_is_better=True,
+                n_resamples=int(params["lc_n_resamples"]),
+                confidence=confidence,
+                seed=seed,
+            )
+            rows.append(
+                {
+                    "kind": LC_WIN_RATE,
+                    "contrast": contrast,
+                    "metric": lc_metric,
+                    "n_left_out": left_out,
+                    "diff": lc["lc_win_rate"],
+                    "low": lc["low"],
+                    "high": lc["high"],
+                    "win_rate": lc["win_rate"],
+                    "n": lc["n"],
+                }
+            )
     table = pd.DataFrame(rows)
     if len(table):
         null = np.where(table["kind"] == LC_WIN_RATE, 0.5, 0.0)  # a win rate's "no difference" is 1/2

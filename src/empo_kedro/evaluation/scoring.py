@@ -22,8 +22,9 @@ REQUIRED_COLUMNS = ("conv_id", "context", "reference", "response")
 class LevelScorer(Protocol):
     """What scoring needs of an EPITOME scorer (:class:`~empo_kedro.evaluation.epitome.EpitomeScorer`)."""
 
-    def predict(self, seeker_posts: list[str], responses: list[str], batch_size: int | None = None
-                ) -> dict[str, np.ndarray]: ...
+    def predict(
+        self, seeker_posts: list[str], responses: list[str], batch_size: int | None = None
+    ) -> dict[str, np.ndarray]: ...
 
 
 def score_reply_frame(replies: pd.DataFrame, scorer: LevelScorer, params: Mapping[str, Any]) -> pd.DataFrame:
@@ -50,8 +51,13 @@ def score_reply_frame(replies: pd.DataFrame, scorer: LevelScorer, params: Mappin
         scores[f"level_{m}"] = gaps[f"level_{m}_generated"].to_numpy()
         scores[f"level_{m}_reference"] = gaps[f"level_{m}_reference"].to_numpy()
     scores["diff_mean"] = scores[[f"diff_{m}" for m in MECHANISMS]].mean(axis=1)
-    bert = bertscore(scores["response"].tolist(), scores["reference"].tolist(), params["bertscore"].get("encoder"),
-                     params["bertscore"]["num_layers"], params["bertscore"]["batch_size"])
+    bert = bertscore(
+        scores["response"].tolist(),
+        scores["reference"].tolist(),
+        params["bertscore"].get("encoder"),
+        params["bertscore"]["num_layers"],
+        params["bertscore"]["batch_size"],
+    )
     scores["bertscore_precision"], scores["bertscore_recall"] = bert["precision"], bert["recall"]
     scores["bertscore_f1"] = bert["f1"]
     scores["bertscore_backbone"] = f"{bert['backbone']} (layer {bert['num_layers']})"

@@ -42,17 +42,18 @@ def check_system_name(name: Any) -> str:
     if not SYSTEM_NAME.match(text):
         raise ScoringParameterError(
             f"system_name {text!r} cannot name the report files: use letters, digits and . _ + - "
-            "(at most 100, starting with a letter or digit), e.g. --params system_name=empo-zephyr-dpo")
+            "(at most 100, starting with a letter or digit), e.g. --params system_name=empo-zephyr-dpo"
+        )
     return text
 
 
-def _select_variant(frame: pd.DataFrame, variant: str | None, system_name: str, path: str) -> tuple[pd.DataFrame,
-                                                                                                      str | None]:
+def _select_variant(
+    frame: pd.DataFrame, variant: str | None, system_name: str, path: str
+) -> tuple[pd.DataFrame, str | None]:
     """Rows of one variant when the file holds several (our generations): the named one, else the system's name."""
     if "variant" not in frame.columns:
         if variant is not None:
-            raise ScoringParameterError(
-                f"score_predictions.variant is {variant!r} but {path} has no 'variant' column")
+            raise ScoringParameterError(f"score_predictions.variant is {variant!r} but {path} has no 'variant' column")
         return frame, None
     variants = list(dict.fromkeys(frame["variant"]))
     wanted = variant if variant is not None else system_name
@@ -62,11 +63,13 @@ def _select_variant(frame: pd.DataFrame, variant: str | None, system_name: str, 
         return frame, variants[0]
     raise ScoringParameterError(
         f"{path} holds the variants {variants}; choose one with --params score_predictions.variant=NAME "
-        f"(or a system_name that is one of them), not {wanted!r}")
+        f"(or a system_name that is one of them), not {wanted!r}"
+    )
 
 
-def select_system_rows(predictions: Predictions, system_name: str, params: Mapping[str, Any]
-                       ) -> tuple[pd.DataFrame, dict[str, Any]]:
+def select_system_rows(
+    predictions: Predictions, system_name: str, params: Mapping[str, Any]
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The rows to score, named after the system, and the read report with what was dropped and why.
 
     ``params``: ``variant`` (null: the system name), ``empty_responses`` (``score``: an empty reply is scored as
@@ -78,14 +81,16 @@ def select_system_rows(predictions: Predictions, system_name: str, params: Mappi
     policy = params["empty_responses"]
     if policy not in EMPTY_RESPONSE_POLICIES:
         raise ScoringParameterError(
-            f"score_predictions.empty_responses must be one of {list(EMPTY_RESPONSE_POLICIES)}, got {policy!r}")
+            f"score_predictions.empty_responses must be one of {list(EMPTY_RESPONSE_POLICIES)}, got {policy!r}"
+        )
     skipped_fraction = len(report.skipped) / max(1, report.records)
     if skipped_fraction > params["max_skipped_fraction"]:
         raise PredictionsFormatError(
             f"{path}: {len(report.skipped)} of {report.records} records unusable ({skipped_fraction:.0%}, more than "
             f"score_predictions.max_skipped_fraction={params['max_skipped_fraction']}): {report.skipped_by_reason()}"
             f"; e.g. {report.as_dict(3)['skipped_examples']}. Is the format right (score_predictions format: "
-            f"{report.format})?")
+            f"{report.format})?"
+        )
     frame, variant = _select_variant(predictions.frame, params.get("variant"), system_name, path)
     n_empty = int(frame["empty_response"].sum())
     if policy == "skip" and n_empty:
@@ -96,8 +101,13 @@ def select_system_rows(predictions: Predictions, system_name: str, params: Mappi
     if frame.empty:
         raise PredictionsFormatError(f"{path}: no row left to score (variant {variant}, empty_responses: {policy})")
     frame = frame.assign(variant=system_name).reset_index(drop=True)
-    read = {**report.as_dict(), "variant": variant, "empty_responses_policy": policy,
-            "empty_responses_in_selection": n_empty, "scored_rows": len(frame)}
+    read = {
+        **report.as_dict(),
+        "variant": variant,
+        "empty_responses_policy": policy,
+        "empty_responses_in_selection": n_empty,
+        "scored_rows": len(frame),
+    }
     logger.info("Scoring %d replies of %s from %s", len(frame), system_name, path)
     return frame, read
 
@@ -110,15 +120,28 @@ def _clean(value: Any) -> Any:
 
 
 def _agreement_markdown(agreement: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> str:
-    rows = [{"reply": side, "mechanism": m, "n": a["n"], "missing": a["n_missing"], "accuracy": a["accuracy"],
-             "cohen_kappa": a["cohen_kappa"]}
-            for side, per_mechanism in agreement.items() for m, a in per_mechanism.items()]
+    rows = [
+        {
+            "reply": side,
+            "mechanism": m,
+            "n": a["n"],
+            "missing": a["n_missing"],
+            "accuracy": a["accuracy"],
+            "cohen_kappa": a["cohen_kappa"],
+        }
+        for side, per_mechanism in agreement.items()
+        for m, a in per_mechanism.items()
+    ]
     return pd.DataFrame(rows).round(4).to_markdown(index=False)
 
 
-def summarise_system(scores: pd.DataFrame, read_report: Mapping[str, Any], system_name: str,
-                     distinct_orders: Sequence[int], scorer_info: Mapping[str, Any]
-                     ) -> tuple[pd.DataFrame, dict[str, Any], str]:
+def summarise_system(
+    scores: pd.DataFrame,
+    read_report: Mapping[str, Any],
+    system_name: str,
+    distinct_orders: Sequence[int],
+    scorer_info: Mapping[str, Any],
+) -> tuple[pd.DataFrame, dict[str, Any], str]:
     """The system's row in the comparison-table layout, the full report (JSON) and its Markdown version."""
     table = comparison_table(scores, {}, distinct_orders)
     row = {k: _clean(v) for k, v in table.iloc[0].items()}
@@ -155,25 +178,38 @@ def _markdown(table: pd.DataFrame, report: Mapping[str, Any]) -> str:
     if read["skipped_examples"]:
         lines += ["", "Skipped records (first ones): " + "; ".join(f"`{e}`" for e in read["skipped_examples"][:5])]
     lines += [
-        "", table.round(4).to_markdown(), "",
+        "",
+        table.round(4).to_markdown(),
+        "",
         f"BERTScore backbone: {report['bertscore_backbone']}; not comparable with scores from other backbones.",
         "diff_* = mean squared gap between the EPITOME level of the generated and the true reply (lower is better); "
         f"levels from our scorer ({report['epitome_scorer'].get('encoder_source', 'unknown encoder')}).",
-        "Mean levels of the true replies: " + ", ".join(f"{k} {v:.4f}" for k, v in report["reference_levels"].items())
+        "Mean levels of the true replies: "
+        + ", ".join(f"{k} {v:.4f}" for k, v in report["reference_levels"].items())
         + ".",
         "Not measured: " + "; ".join(f"{k} ({v})" for k, v in report["not_measured"].items()) + ".",
     ]
     if "agreement_with_published_levels" in report:
-        lines += ["", "## Agreement with the file's original EPITOME levels", "",
-                  "Our scorer against the levels of the original EPITOME checkpoints in the file (`pred_*_scores` "
-                  "for the generated reply, `gt_*_scores` for the true reply).", "",
-                  _agreement_markdown(report["agreement_with_published_levels"])]
+        lines += [
+            "",
+            "## Agreement with the file's original EPITOME levels",
+            "",
+            "Our scorer against the levels of the original EPITOME checkpoints in the file (`pred_*_scores` "
+            "for the generated reply, `gt_*_scores` for the true reply).",
+            "",
+            _agreement_markdown(report["agreement_with_published_levels"]),
+        ]
         published = report["published_diff_epitome"]
         if published:
             ours = report["metrics"]
-            lines += ["", "diff-EPITOME from the file's levels vs ours: " + ", ".join(
-                f"{k} {published[k]:.4f} vs {ours[k]:.4f}" for k in ("diff_ER", "diff_IP", "diff_EX", "diff_mean"))
-                + "."]
+            lines += [
+                "",
+                "diff-EPITOME from the file's levels vs ours: "
+                + ", ".join(
+                    f"{k} {published[k]:.4f} vs {ours[k]:.4f}" for k in ("diff_ER", "diff_IP", "diff_EX", "diff_mean")
+                )
+                + ".",
+            ]
     return "\n".join(lines) + "\n"
 
 

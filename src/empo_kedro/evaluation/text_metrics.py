@@ -141,9 +141,7 @@ def unrelated_pairs_baseline(
     second = (first + offset) % len(pool)
     path = Path(model_path) if model_path is not None else default_encoder_path()
     scorer = _build_scorer(path, num_layers, max_length, device, nthreads)
-    raw = _score_pairs(
-        scorer, [pool[i] for i in first], [pool[j] for j in second], batch_size, False, None
-    )
+    raw = _score_pairs(scorer, [pool[i] for i in first], [pool[j] for j in second], batch_size, False, None)
     p, r, f = raw.mean(axis=0)
     return float(p), float(r), float(f)
 
@@ -195,9 +193,7 @@ def bertscore(
     candidates = list(candidates)
     references = list(references)
     if len(candidates) != len(references):
-        raise ValueError(
-            f"{len(candidates)} candidates but {len(references)} references; they must pair up."
-        )
+        raise ValueError(f"{len(candidates)} candidates but {len(references)} references; they must pair up.")
     for name, seq in (("candidates", candidates), ("references", references)):
         bad = [i for i, t in enumerate(seq) if not isinstance(t, str)]
         if bad:
@@ -212,7 +208,10 @@ def bertscore(
         logger.warning(
             "BERTScore: %d/%d pairs have an empty candidate (%d) or reference (%d); "
             "they are scored 0 instead of crashing bert-score.",
-            len(empty), n, len(empty_cand), len(empty_ref),
+            len(empty),
+            n,
+            len(empty_cand),
+            len(empty_ref),
         )
     empty_set = set(empty)
     keep = [i for i in range(n) if i not in empty_set]
@@ -236,8 +235,15 @@ def bertscore(
     if rescale_baseline is not None:
         if isinstance(rescale_baseline, str) and rescale_baseline == "unrelated":
             baseline = unrelated_pairs_baseline(
-                references, path, num_layers, baseline_n_pairs, baseline_seed,
-                batch_size, max_length, device, nthreads,
+                references,
+                path,
+                num_layers,
+                baseline_n_pairs,
+                baseline_seed,
+                batch_size,
+                max_length,
+                device,
+                nthreads,
             )
             baseline_source = (
                 f"unrelated pairs of the references (n_pairs={baseline_n_pairs}, "

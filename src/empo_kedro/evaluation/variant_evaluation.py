@@ -41,23 +41,36 @@ def kl_texts(n_texts: int, seed: int) -> list[str]:
     """General, non-ED texts for KL to the base: ``n_texts`` MMLU question texts with their choices, drawn with
     ``seed``."""
     questions, malformed = parse_shipped_mmlu()
-    logger.info("MMLU: %d shipped questions parsed, %d malformed (counted, not scored): %s",
-                len(questions), len(malformed), malformed)
+    logger.info(
+        "MMLU: %d shipped questions parsed, %d malformed (counted, not scored): %s",
+        len(questions),
+        len(malformed),
+        malformed,
+    )
     rng = np.random.default_rng(seed)
     items = [questions[i] for i in rng.permutation(len(questions))[:n_texts]]
     return [q["question"] + "\n" + "\n".join(q["choices"]) for q in items]
 
 
-def generate_and_score(models: VariantModel, variants: Sequence[str], prompts: pd.DataFrame, tokenizer: Any,
-                       scorer: EpitomeScorer, eval_params: Mapping[str, Any], seed: int) -> pd.DataFrame:
+def generate_and_score(
+    models: VariantModel,
+    variants: Sequence[str],
+    prompts: pd.DataFrame,
+    tokenizer: Any,
+    scorer: EpitomeScorer,
+    eval_params: Mapping[str, Any],
+    seed: int,
+) -> pd.DataFrame:
     """Replies of each variant to the same prompts (same decoding), scored per reply like the evaluation does."""
-    replies = variant_replies(models, variants, prompts, tokenizer, eval_params["generation"],
-                              eval_params["batch_size"], seed)
+    replies = variant_replies(
+        models, variants, prompts, tokenizer, eval_params["generation"], eval_params["batch_size"], seed
+    )
     return score_reply_frame(replies, scorer, eval_params)
 
 
-def kl_results(models: VariantModel, variants: Sequence[str], tokenizer: Any, texts: Sequence[str],
-               kl_params: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+def kl_results(
+    models: VariantModel, variants: Sequence[str], tokenizer: Any, texts: Sequence[str], kl_params: Mapping[str, Any]
+) -> dict[str, dict[str, Any]]:
     """Mean token KL(variant || base) on ``texts`` per variant (see ``mean_token_kl``); zero for the base itself."""
     results = {}
     for variant in variants:
@@ -65,20 +78,23 @@ def kl_results(models: VariantModel, variants: Sequence[str], tokenizer: Any, te
             results[variant] = {"kl_mean": 0.0, "kl_per_text": np.zeros(len(texts))}
             continue
         with models.use(variant) as model:
-            results[variant] = mean_token_kl_in_context(model, models.model.disable_adapter, tokenizer, texts,
-                                                         kl_params["batch_size"], kl_params["max_length"])
+            results[variant] = mean_token_kl_in_context(
+                model, models.model.disable_adapter, tokenizer, texts, kl_params["batch_size"], kl_params["max_length"]
+            )
     return results
 
 
-def mmlu_results(models: VariantModel, variants: Sequence[str], tokenizer: Any, mmlu_params: Mapping[str, Any],
-                 seed: int) -> dict[str, dict[str, Any]]:
+def mmlu_results(
+    models: VariantModel, variants: Sequence[str], tokenizer: Any, mmlu_params: Mapping[str, Any], seed: int
+) -> dict[str, dict[str, Any]]:
     """lm-eval's MMLU result (accuracy, per-question rows) per variant, on the offline questions by default."""
     results, settings = {}, mmlu_run_settings(mmlu_params)  # the hub task, or its offline fallback
     for variant in variants:
         with models.use(variant) as model:
             results[variant] = run_mmlu(model=model, tokenizer=tokenizer, **settings, seed=seed)
-        logger.info("MMLU of %s: %.4f on %d questions", variant, results[variant]["accuracy"],
-                    results[variant]["n_questions"])
+        logger.info(
+            "MMLU of %s: %.4f on %d questions", variant, results[variant]["accuracy"], results[variant]["n_questions"]
+        )
     return results
 
 
@@ -88,38 +104,61 @@ def finite_items(metric: str, variant: str, values: Mapping[str, float], n_rows:
     if missing or len(values) != n_rows:
         raise PairingError(
             f"{metric} of {variant} has no value for item(s) {missing[:5]} ({len(missing)} in all) or repeats an item "
-            f"({n_rows} rows, {len(values)} items): nothing to compare them with")
+            f"({n_rows} rows, {len(values)} items): nothing to compare them with"
+        )
     return dict(values)
 
 
-def retention_items(kl: Mapping[str, Mapping[str, Any]], mmlu: Mapping[str, Mapping[str, Any]] | None = None
-                    ) -> dict[str, dict[str, dict[str, float]]]:
+def retention_items(
+    kl: Mapping[str, Mapping[str, Any]], mmlu: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, dict[str, dict[str, float]]]:
     """Per-item values to bootstrap, by item id: per-text KL to the base (id: the text's index in the KL texts)
     and, with MMLU, per-question correctness 0/1 (id: ``<task>/<doc_id>``, not lm-eval's sample order)."""
-    items = {"kl_to_base": {
-        variant: finite_items("kl_to_base", variant, {str(i): float(value) for i, value in
-                                                      enumerate(result["kl_per_text"])}, len(result["kl_per_text"]))
-        for variant, result in kl.items()}}
+    items = {
+        "kl_to_base": {
+            variant: finite_items(
+                "kl_to_base",
+                variant,
+                {str(i): float(value) for i, value in enumerate(result["kl_per_text"])},
+                len(result["kl_per_text"]),
+            )
+            for variant, result in kl.items()
+        }
+    }
     if mmlu is not None:
         items["mmlu_correct"] = {
-            variant: finite_items("mmlu_correct", variant, {f"{row['task']}/{row['doc_id']}": float(row["correct"])
-                                                            for row in result["per_question"]},
-                                  len(result["per_question"]))
-            for variant, result in mmlu.items()}
+            variant: finite_items(
+                "mmlu_correct",
+                variant,
+                {f"{row['task']}/{row['doc_id']}": float(row["correct"]) for row in result["per_question"]},
+                len(result["per_question"]),
+            )
+            for variant, result in mmlu.items()
+        }
     return items
 
 
-def measure_retention(models: VariantModel, variants: Sequence[str], tokenizer: Any, texts: Sequence[str],
-                      retention_params: Mapping[str, Any], seed: int
-                      ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, Mapping[str, float]]]]:
+def measure_retention(
+    models: VariantModel,
+    variants: Sequence[str],
+    tokenizer: Any,
+    texts: Sequence[str],
+    retention_params: Mapping[str, Any],
+    seed: int,
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, Mapping[str, float]]]]:
     """MMLU accuracy and mean per-token KL to the base per variant (the summary), and the per-item values."""
     kl = kl_results(models, variants, tokenizer, texts, retention_params["kl"])
     mmlu = mmlu_results(models, variants, tokenizer, retention_params["mmlu"], seed)
     _, malformed = parse_shipped_mmlu()  # the shipped questions' glitches, counted whichever task ran
-    summary = {variant: {"mmlu_accuracy": float(mmlu[variant]["accuracy"]),
-                         "mmlu_questions": int(mmlu[variant]["n_questions"]),
-                         "mmlu_malformed": len(malformed),
-                         "kl_to_base": float(kl[variant]["kl_mean"])} for variant in variants}
+    summary = {
+        variant: {
+            "mmlu_accuracy": float(mmlu[variant]["accuracy"]),
+            "mmlu_questions": int(mmlu[variant]["n_questions"]),
+            "mmlu_malformed": len(malformed),
+            "kl_to_base": float(kl[variant]["kl_mean"]),
+        }
+        for variant in variants
+    }
     for variant in variants:
         logger.info("Retention of %s: %s", variant, summary[variant])
     items = retention_items(kl, mmlu)
@@ -128,12 +167,16 @@ def measure_retention(models: VariantModel, variants: Sequence[str], tokenizer: 
 
 def as_eval_metrics(row: Mapping[str, Any]) -> dict[str, float]:
     """A comparison-table row as ``eval/<name>`` metrics (numbers only), the names the evaluation runs use."""
-    return {f"eval/{k}": float(v) for k, v in row.items()
-            if isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and np.isfinite(float(v))}
+    return {
+        f"eval/{k}": float(v)
+        for k, v in row.items()
+        if isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and np.isfinite(float(v))
+    }
 
 
-def variant_table(scores: pd.DataFrame, per_item: Mapping[str, Mapping[str, Mapping[str, float]]],
-                  distinct_orders: Sequence[int]) -> pd.DataFrame:
+def variant_table(
+    scores: pd.DataFrame, per_item: Mapping[str, Mapping[str, Mapping[str, float]]], distinct_orders: Sequence[int]
+) -> pd.DataFrame:
     """The comparison table, with KL to the base and MMLU accuracy as the means of their per-item values."""
     names = {"kl_to_base": "kl_to_base", "mmlu_correct": "mmlu_accuracy"}
     retention: dict[str, dict[str, float]] = {}
@@ -144,8 +187,9 @@ def variant_table(scores: pd.DataFrame, per_item: Mapping[str, Mapping[str, Mapp
     return comparison_table(scores, retention, distinct_orders)
 
 
-def sample_replies(scores: pd.DataFrame, variants: Sequence[str], n_samples: int, compare: tuple[str, str]
-                   ) -> list[dict[str, Any]]:
+def sample_replies(
+    scores: pd.DataFrame, variants: Sequence[str], n_samples: int, compare: tuple[str, str]
+) -> list[dict[str, Any]]:
     """``n_samples`` prompts with every variant's reply, prompts where ``compare`` differ first (by conv_id)."""
     wide = scores.pivot_table(index="conv_id", columns="variant", values="response", aggfunc="first")
     first, second = compare
@@ -163,9 +207,17 @@ def sample_replies(scores: pd.DataFrame, variants: Sequence[str], n_samples: int
     return samples
 
 
-def evaluate_variants(models: VariantModel, variants: Sequence[str], prompts: pd.DataFrame, tokenizer: Any,
-                      scorer: EpitomeScorer, eval_params: Mapping[str, Any], texts: Sequence[str], with_mmlu: bool,
-                      seed: int) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, dict[str, Mapping[str, float]]]]:
+def evaluate_variants(
+    models: VariantModel,
+    variants: Sequence[str],
+    prompts: pd.DataFrame,
+    tokenizer: Any,
+    scorer: EpitomeScorer,
+    eval_params: Mapping[str, Any],
+    texts: Sequence[str],
+    with_mmlu: bool,
+    seed: int,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, dict[str, Mapping[str, float]]]]:
     """Per-reply scores, the per-variant table, and per-item KL (and MMLU) values for bootstrapping."""
     scores = generate_and_score(models, variants, prompts, tokenizer, scorer, eval_params, seed)
     retention = eval_params["retention"]
@@ -176,10 +228,21 @@ def evaluate_variants(models: VariantModel, variants: Sequence[str], prompts: pd
     return scores, table, per_item
 
 
-def confidence_intervals(scores: pd.DataFrame, per_item: Mapping[str, Mapping[str, Mapping[str, float]]],
-                         eval_params: Mapping[str, Any], contrasts: Sequence[tuple[str, str]], seed: int
-                         ) -> pd.DataFrame:
+def confidence_intervals(
+    scores: pd.DataFrame,
+    per_item: Mapping[str, Mapping[str, Mapping[str, float]]],
+    eval_params: Mapping[str, Any],
+    contrasts: Sequence[tuple[str, str]],
+    seed: int,
+) -> pd.DataFrame:
     """Paired bootstrap CIs of (tuned - reference) per metric and contrast (the evaluation's settings)."""
     bootstrap = eval_params["bootstrap"]
-    return bootstrap_differences(scores, per_item, eval_params["distinct_orders"], bootstrap["n_resamples"],
-                                 bootstrap["confidence"], seed, contrasts=contrasts)
+    return bootstrap_differences(
+        scores,
+        per_item,
+        eval_params["distinct_orders"],
+        bootstrap["n_resamples"],
+        bootstrap["confidence"],
+        seed,
+        contrasts=contrasts,
+    )

@@ -35,9 +35,16 @@ class VariantModel:
     evaluation forwards are several times faster, and every variant is scored with the same numerics.
     """
 
-    def __init__(self, base_path: Path | str, sft_adapter: Path | str, dpo_adapter: Path | str | None,
-                 model_params: Mapping[str, Any], autocast_dtype: str | None = None,
-                 extra_adapters: Mapping[str, Path | str] | None = None, reply_cache: Any = None) -> None:
+    def __init__(
+        self,
+        base_path: Path | str,
+        sft_adapter: Path | str,
+        dpo_adapter: Path | str | None,
+        model_params: Mapping[str, Any],
+        autocast_dtype: str | None = None,
+        extra_adapters: Mapping[str, Path | str] | None = None,
+        reply_cache: Any = None,
+    ) -> None:
         base = load_causal_lm(base_path, model_params)
         autocast_name = resolve_dtype_switch(autocast_dtype, next(base.parameters()).device)
         self.autocast_dtype = torch_dtype(autocast_name) if autocast_name else None
@@ -61,7 +68,7 @@ class VariantModel:
         """What the variant's weights are: the base model's recorded file hashes and each active adapter's sha256."""
         base = json.loads((self.base_path / PROVENANCE_FILE).read_text()).get("files", {})
         parts = [hashlib.sha256(json.dumps(base, sort_keys=True).encode()).hexdigest()]
-        for name in ([] if variant == BASE else [SFT] if variant == SFT else [SFT, variant]):
+        for name in [] if variant == BASE else [SFT] if variant == SFT else [SFT, variant]:
             path = self.adapter_paths[name]
             metadata = json.loads((path / ADAPTER_METADATA).read_text()) if (path / ADAPTER_METADATA).is_file() else {}
             parts.append(metadata.get("weights_sha256") or file_sha256(path / ADAPTER_WEIGHTS))

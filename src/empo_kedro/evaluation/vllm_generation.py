@@ -64,8 +64,9 @@ def decoding_settings(generation: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in generation.items() if key != "backend"}
 
 
-def check_generation_backend(generation: Mapping[str, Any], vllm_params: Mapping[str, Any] | None,
-                             model_params: Mapping[str, Any]) -> None:
+def check_generation_backend(
+    generation: Mapping[str, Any], vllm_params: Mapping[str, Any] | None, model_params: Mapping[str, Any]
+) -> None:
     """Refuse a backend that cannot run on this machine, before anything is loaded (pre-run parameter check)."""
     backend = generation_backend(generation)
     if backend not in BACKENDS:
@@ -76,22 +77,28 @@ def check_generation_backend(generation: Mapping[str, Any], vllm_params: Mapping
     if importlib.util.find_spec("vllm") is None:
         raise GenerationBackendError(
             "evaluation.generation.backend is 'vllm' but vllm is not installed: pip install '.[vllm]' "
-            f"(Linux with a CUDA GPU only), {fallback}")
+            f"(Linux with a CUDA GPU only), {fallback}"
+        )
     if not torch.cuda.is_available():
         raise GenerationBackendError(
             f"evaluation.generation.backend is 'vllm' but no CUDA GPU is visible on this machine; vLLM runs on GPUs "
-            f"only, {fallback}")
+            f"only, {fallback}"
+        )
     if str(model_params.get("device", "auto")) == "cpu":
         raise GenerationBackendError(
-            f"evaluation.generation.backend is 'vllm' but base_model.device is 'cpu', {fallback}")
+            f"evaluation.generation.backend is 'vllm' but base_model.device is 'cpu', {fallback}"
+        )
     unsupported = sorted(set(decoding_settings(generation)) - VLLM_DECODING_KEYS)
     if unsupported:
         raise GenerationBackendError(
             f"evaluation.generation: {unsupported} have no vLLM equivalent here (the vllm backend takes "
-            f"{sorted(VLLM_DECODING_KEYS)}), {fallback}")
+            f"{sorted(VLLM_DECODING_KEYS)}), {fallback}"
+        )
     if generation.get("do_sample"):
-        raise GenerationBackendError(f"evaluation.generation.do_sample is true: the vllm backend decodes greedily "
-                                     f"only (variants are compared on the same decoding), {fallback}")
+        raise GenerationBackendError(
+            f"evaluation.generation.do_sample is true: the vllm backend decodes greedily "
+            f"only (variants are compared on the same decoding), {fallback}"
+        )
     mode = (vllm_params or {}).get("adapters", "auto")
     if mode not in ADAPTER_MODES:
         raise GenerationBackendError(f"evaluation.vllm.adapters must be one of {list(ADAPTER_MODES)}, got '{mode}'")
@@ -142,8 +149,11 @@ def stack_lora_adapters(adapter_paths: Sequence[Path | str], out_dir: Path | str
     stacked: dict[str, torch.Tensor] = {}
     for module in modules:
         a_blocks, b_blocks, dtype = [], [], None
-        shapes = next((w[f"{module}.lora_A.weight"].shape[1], w[f"{module}.lora_B.weight"].shape[0])
-                      for _, w in adapters if f"{module}.lora_A.weight" in w)
+        shapes = next(
+            (w[f"{module}.lora_A.weight"].shape[1], w[f"{module}.lora_B.weight"].shape[0])
+            for _, w in adapters
+            if f"{module}.lora_A.weight" in w
+        )
         for (_, weights), rank, scale in zip(adapters, ranks, scales, strict=True):
             a, b = weights.get(f"{module}.lora_A.weight"), weights.get(f"{module}.lora_B.weight")
             if a is None:
@@ -155,8 +165,9 @@ def stack_lora_adapters(adapter_paths: Sequence[Path | str], out_dir: Path | str
         stacked[f"{module}.lora_B.weight"] = torch.cat(b_blocks, dim=1).to(dtype).contiguous()
     config = dict(adapters[0][0])
     total = sum(ranks)
-    config.update(r=total, lora_alpha=total, lora_dropout=0.0,
-                  target_modules=sorted({m.rsplit(".", 1)[-1] for m in modules}))
+    config.update(
+        r=total, lora_alpha=total, lora_dropout=0.0, target_modules=sorted({m.rsplit(".", 1)[-1] for m in modules})
+    )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     save_file(stacked, str(out / ADAPTER_WEIGHTS), metadata={"format": "pt"})
@@ -171,11 +182,17 @@ def resolve_adapter_mode(mode: str, adapter_paths: Sequence[Path | str], max_lor
         raise GenerationBackendError(
             f"evaluation.vllm.adapters is 'lora' but the stacked SFT+DPO adapter has rank {rank} "
             f"(evaluation.vllm.max_lora_rank {max_lora_rank}){'; ' + reason if reason else ''}: "
-            "use 'merged' or 'auto'")
+            "use 'merged' or 'auto'"
+        )
     if mode == "auto":
         mode = "lora" if reason is None and rank <= max_lora_rank else "merged"
-        logger.info("vLLM: stacked SFT+DPO rank %d (limit %d)%s -> %s", rank, max_lora_rank,
-                    f", {reason}" if reason else "", mode)
+        logger.info(
+            "vLLM: stacked SFT+DPO rank %d (limit %d)%s -> %s",
+            rank,
+            max_lora_rank,
+            f", {reason}" if reason else "",
+            mode,
+        )
     return mode
 
 
@@ -195,14 +212,21 @@ def prompt_token_ids(tokenizer: Any, prompts: Sequence[list[dict]]) -> list[list
 
 
 def _sampling_params(vllm: Any, generation: Mapping[str, Any], seed: int) -> Any:
-    return vllm.SamplingParams(temperature=0.0, max_tokens=int(generation.get("max_new_tokens", 48)),
-                               repetition_penalty=float(generation.get("repetition_penalty", 1.0)), seed=seed,
-                               detokenize=False)
+    return vllm.SamplingParams(
+        temperature=0.0,
+        max_tokens=int(generation.get("max_new_tokens", 48)),
+        repetition_penalty=float(generation.get("repetition_penalty", 1.0)),
+        seed=seed,
+        detokenize=False,
+    )
 
 
 def _engine_kwargs(vllm_params: Mapping[str, Any], model_params: Mapping[str, Any], seed: int) -> dict[str, Any]:
-    kwargs = {"dtype": str(model_params.get("dtype", "bfloat16")), "seed": seed,
-              "trust_remote_code": bool(model_params.get("trust_remote_code", False))}
+    kwargs = {
+        "dtype": str(model_params.get("dtype", "bfloat16")),
+        "seed": seed,
+        "trust_remote_code": bool(model_params.get("trust_remote_code", False)),
+    }
     kwargs.update(dict(vllm_params.get("engine") or {}))
     return kwargs
 
@@ -225,20 +249,30 @@ def _engine(vllm: Any, model_dir: Path | str, tokenizer_dir: Path | str, **kwarg
             torch.cuda.empty_cache()
 
 
-def _replies(engine: Any, token_ids: list[list[int]], sampling: Any, tokenizer: Any, lora_request: Any = None,
-             ) -> list[str]:
-    outputs = engine.generate([{"prompt_token_ids": ids} for ids in token_ids], sampling,
-                              lora_request=lora_request, use_tqdm=True)
+def _replies(
+    engine: Any,
+    token_ids: list[list[int]],
+    sampling: Any,
+    tokenizer: Any,
+    lora_request: Any = None,
+) -> list[str]:
+    outputs = engine.generate(
+        [{"prompt_token_ids": ids} for ids in token_ids], sampling, lora_request=lora_request, use_tqdm=True
+    )
     return [tokenizer.decode(list(out.outputs[0].token_ids), skip_special_tokens=True).strip() for out in outputs]
 
 
-def _merged_copy(base_dir: Path | str, adapters: Sequence[Path | str], model_params: Mapping[str, Any],
-                 tokenizer: Any, out_dir: Path) -> Path:
+def _merged_copy(
+    base_dir: Path | str,
+    adapters: Sequence[Path | str],
+    model_params: Mapping[str, Any],
+    tokenizer: Any,
+    out_dir: Path,
+) -> Path:
     """The base weights with ``adapters`` merged in, saved (safetensors) for a vLLM engine; built on the CPU."""
     from empo_kedro.training.modeling import load_causal_lm, merge_adapters
 
-    model = merge_adapters(load_causal_lm(base_dir, {**model_params, "device": "cpu", "quantization": None}),
-                           adapters)
+    model = merge_adapters(load_causal_lm(base_dir, {**model_params, "device": "cpu", "quantization": None}), adapters)
     model.save_pretrained(str(out_dir), safe_serialization=True)
     tokenizer.save_pretrained(str(out_dir))
     del model
@@ -246,9 +280,17 @@ def _merged_copy(base_dir: Path | str, adapters: Sequence[Path | str], model_par
     return out_dir
 
 
-def vllm_variant_replies(base_dir: Path | str, sft_adapter: Path | str, dpo_adapter: Path | str,
-                         prompts: pd.DataFrame, tokenizer: Any, generation: Mapping[str, Any],
-                         vllm_params: Mapping[str, Any], model_params: Mapping[str, Any], seed: int) -> pd.DataFrame:
+def vllm_variant_replies(
+    base_dir: Path | str,
+    sft_adapter: Path | str,
+    dpo_adapter: Path | str,
+    prompts: pd.DataFrame,
+    tokenizer: Any,
+    generation: Mapping[str, Any],
+    vllm_params: Mapping[str, Any],
+    model_params: Mapping[str, Any],
+    seed: int,
+) -> pd.DataFrame:
     """Base, SFT and DPO replies to the same prompts, greedy, as :func:`generation.variant_replies` frames them."""
     import vllm  # lazy: an optional extra, GPU only (the pre-run check says so when it is missing)
     from vllm.lora.request import LoRARequest
@@ -265,21 +307,34 @@ def vllm_variant_replies(base_dir: Path | str, sft_adapter: Path | str, dpo_adap
     try:
         if mode == "lora":
             stacked = stack_lora_adapters([sft_adapter, dpo_adapter], scratch / "sft_dpo_stacked")
-            rank_slot = vllm_rank_slot(stacked_rank([stacked])[0], vllm_params.get("supported_ranks")
-                                       or (1, 8, 16, 32, 64, 128, 256, 320, 512))
-            with _engine(vllm, base_dir, sft_adapter, enable_lora=True, max_loras=1, max_lora_rank=rank_slot,
-                         **engine_kwargs) as engine:
-                requests = {BASE: None, SFT: LoRARequest(SFT, 1, str(sft_adapter)),
-                            DPO: LoRARequest(DPO, 2, str(stacked))}
+            rank_slot = vllm_rank_slot(
+                stacked_rank([stacked])[0],
+                vllm_params.get("supported_ranks") or (1, 8, 16, 32, 64, 128, 256, 320, 512),
+            )
+            with _engine(
+                vllm, base_dir, sft_adapter, enable_lora=True, max_loras=1, max_lora_rank=rank_slot, **engine_kwargs
+            ) as engine:
+                requests = {
+                    BASE: None,
+                    SFT: LoRARequest(SFT, 1, str(sft_adapter)),
+                    DPO: LoRARequest(DPO, 2, str(stacked)),
+                }
                 for variant, request in requests.items():
                     replies[variant] = _replies(engine, token_ids, sampling, tokenizer, request)
-                    logger.info("vLLM: generated %d replies with %s (LoRA request: %s)", len(token_ids), variant,
-                                request is not None)
+                    logger.info(
+                        "vLLM: generated %d replies with %s (LoRA request: %s)",
+                        len(token_ids),
+                        variant,
+                        request is not None,
+                    )
         else:
             stacks = {BASE: [], SFT: [sft_adapter], DPO: [sft_adapter, dpo_adapter]}
             for variant, adapters in stacks.items():
-                model_dir = (_merged_copy(base_dir, adapters, model_params, tokenizer, scratch / variant)
-                             if adapters else Path(base_dir))
+                model_dir = (
+                    _merged_copy(base_dir, adapters, model_params, tokenizer, scratch / variant)
+                    if adapters
+                    else Path(base_dir)
+                )
                 with _engine(vllm, model_dir, sft_adapter, **engine_kwargs) as engine:
                     replies[variant] = _replies(engine, token_ids, sampling, tokenizer)
                 logger.info("vLLM: generated %d replies with %s (merged weights)", len(token_ids), variant)

@@ -30,8 +30,11 @@ def llama_permute(weights: np.ndarray, n_head: int, n_head_kv: int | None = None
     """llama.cpp's Q/K row order (``convert_hf_to_gguf.py``: ``LlamaModel.permute``)."""
     if n_head_kv is not None and n_head != n_head_kv:
         n_head = n_head_kv
-    return (weights.reshape(n_head, 2, weights.shape[0] // n_head // 2, *weights.shape[1:])
-            .swapaxes(1, 2).reshape(weights.shape))
+    return (
+        weights.reshape(n_head, 2, weights.shape[0] // n_head // 2, *weights.shape[1:])
+        .swapaxes(1, 2)
+        .reshape(weights.shape)
+    )
 
 
 def _vocabulary(tokenizer) -> tuple[list[str], list[int], list[str]]:
@@ -48,8 +51,9 @@ def _vocabulary(tokenizer) -> tuple[list[str], list[int], list[str]]:
     return tokens, types, merges
 
 
-def write_gguf(model, tokenizer, path: Path, dtype: str = "f32", tokenizer_pre: str = "gpt2",
-               name: str = "empo") -> Path:
+def write_gguf(
+    model, tokenizer, path: Path, dtype: str = "f32", tokenizer_pre: str = "gpt2", name: str = "empo"
+) -> Path:
     """Write ``model`` (merged, fp32) and its tokenizer as one GGUF file at ``path``."""
     architecture = (model.config.architectures or [type(model).__name__])[0]
     if architecture not in SUPPORTED_ARCHITECTURES:
@@ -67,7 +71,8 @@ def write_gguf(model, tokenizer, path: Path, dtype: str = "f32", tokenizer_pre: 
     writer.add_head_count_kv(n_kv)
     writer.add_rope_dimension_count(head_dim)
     rope_theta = getattr(config, "rope_theta", None) or (getattr(config, "rope_parameters", None) or {}).get(
-        "rope_theta", 10000.0)
+        "rope_theta", 10000.0
+    )
     writer.add_rope_freq_base(float(rope_theta))
     writer.add_layer_norm_rms_eps(float(config.rms_norm_eps))
     writer.add_vocab_size(config.vocab_size)
@@ -80,10 +85,12 @@ def write_gguf(model, tokenizer, path: Path, dtype: str = "f32", tokenizer_pre: 
     writer.add_token_list(tokens)
     writer.add_token_types(types)
     writer.add_token_merges(merges)
-    for setter, token_id in ((writer.add_bos_token_id, tokenizer.bos_token_id),
-                             (writer.add_eos_token_id, tokenizer.eos_token_id),
-                             (writer.add_unk_token_id, tokenizer.unk_token_id),
-                             (writer.add_pad_token_id, tokenizer.pad_token_id)):
+    for setter, token_id in (
+        (writer.add_bos_token_id, tokenizer.bos_token_id),
+        (writer.add_eos_token_id, tokenizer.eos_token_id),
+        (writer.add_unk_token_id, tokenizer.unk_token_id),
+        (writer.add_pad_token_id, tokenizer.pad_token_id),
+    ):
         if token_id is not None:
             setter(int(token_id))
     writer.add_add_bos_token(False)

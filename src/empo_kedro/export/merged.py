@@ -20,17 +20,31 @@ DEFAULT_LOGIT_TOLERANCE = 1e-3
 
 def probe_ids(tokenizer, prompts: Sequence[str]) -> list[torch.Tensor]:
     """Token ids of each probe prompt in the chat template, as the model sees a user message."""
-    return [torch.tensor([tokenizer(tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
-                                                                  add_generation_prompt=True),
-                                    add_special_tokens=False)["input_ids"]]) for p in prompts]
+    return [
+        torch.tensor(
+            [
+                tokenizer(
+                    tokenizer.apply_chat_template(
+                        [{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True
+                    ),
+                    add_special_tokens=False,
+                )["input_ids"]
+            ]
+        )
+        for p in prompts
+    ]
 
 
 @torch.no_grad()
-def max_logit_gap(merged, base_path: Path | str, adapters: Sequence[Path | str], model_params: Mapping[str, Any],
-                  ids: Sequence[torch.Tensor]) -> float:
+def max_logit_gap(
+    merged,
+    base_path: Path | str,
+    adapters: Sequence[Path | str],
+    model_params: Mapping[str, Any],
+    ids: Sequence[torch.Tensor],
+) -> float:
     """Largest |logit| difference between the merged model and base + adapters applied unmerged (stacked)."""
-    reference = PeftModel.from_pretrained(load_causal_lm(base_path, model_params), str(adapters[0]),
-                                          adapter_name="a0")
+    reference = PeftModel.from_pretrained(load_causal_lm(base_path, model_params), str(adapters[0]), adapter_name="a0")
     for i, path in enumerate(adapters[1:], start=1):
         reference.load_adapter(str(path), adapter_name=f"a{i}")
     reference.base_model.set_adapter([f"a{i}" for i in range(len(adapters))])
@@ -39,8 +53,13 @@ def max_logit_gap(merged, base_path: Path | str, adapters: Sequence[Path | str],
     return max(float((merged(input_ids=x).logits - reference(input_ids=x).logits).abs().max()) for x in ids)
 
 
-def merged_model(base_path: Path | str, adapters: Sequence[Path | str], model_params: Mapping[str, Any],
-                 probes: Sequence[str], tolerance: float = DEFAULT_LOGIT_TOLERANCE):
+def merged_model(
+    base_path: Path | str,
+    adapters: Sequence[Path | str],
+    model_params: Mapping[str, Any],
+    probes: Sequence[str],
+    tolerance: float = DEFAULT_LOGIT_TOLERANCE,
+):
     """The merged model (fp32, CPU), its tokenizer (with chat template) and the measured logit gap.
 
     Raises if the gap exceeds ``tolerance``: an export that answers differently from the evaluated model is a bug.
@@ -60,7 +79,12 @@ def greedy_replies(model, tokenizer, prompts: Sequence[str], max_new_tokens: int
     """Greedy replies to single user messages (the chat template applied), one prompt at a time."""
     replies = []
     for ids in probe_ids(tokenizer, prompts):
-        output = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens,
-                                do_sample=False, pad_token_id=tokenizer.pad_token_id)
-        replies.append(tokenizer.decode(output[0, ids.shape[1]:], skip_special_tokens=True).strip())
+        output = model.generate(
+            input_ids=ids,
+            attention_mask=torch.ones_like(ids),
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+        replies.append(tokenizer.decode(output[0, ids.shape[1] :], skip_special_tokens=True).strip())
     return replies

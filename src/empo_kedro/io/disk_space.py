@@ -17,7 +17,7 @@ from empo_kedro.errors import UserFacingError
 
 # "No space left on device" and "Disk quota exceeded": both mean the write needs space that is not there.
 NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
-GIB = 1024 ** 3
+GIB = 1024**3
 
 
 class DiskFullError(UserFacingError, OSError):
@@ -49,8 +49,9 @@ def free_space(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def disk_full_names(target: Path | str, previous_kept: str = "the previous version, if any, is unchanged"
-                    ) -> Iterator[None]:
+def disk_full_names(
+    target: Path | str, previous_kept: str = "the previous version, if any, is unchanged"
+) -> Iterator[None]:
     """Re-raise a no-space error inside the block as a :class:`DiskFullError` naming ``target``."""
     try:
         yield

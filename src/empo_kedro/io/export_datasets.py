@@ -22,7 +22,7 @@ class ExportedModel:
 
     model: Any
     tokenizer: Any
-    gguf: dict = field(default_factory=dict)   # {} for none; else file_name, dtype, tokenizer_pre
+    gguf: dict = field(default_factory=dict)  # {} for none; else file_name, dtype, tokenizer_pre
     metadata: dict = field(default_factory=dict)
 
 
@@ -51,8 +51,14 @@ class ExportedModelDataset(AbstractDataset[ExportedModel, LocalModel]):
             data.tokenizer.save_pretrained(build_dir)
             metadata = dict(data.metadata)
             if data.gguf:
-                write_gguf(data.model, data.tokenizer, build_dir / data.gguf["file_name"], data.gguf["dtype"],
-                           data.gguf["tokenizer_pre"], name=data.gguf.get("name", "empo"))
+                write_gguf(
+                    data.model,
+                    data.tokenizer,
+                    build_dir / data.gguf["file_name"],
+                    data.gguf["dtype"],
+                    data.gguf["tokenizer_pre"],
+                    name=data.gguf.get("name", "empo"),
+                )
                 metadata["gguf_file"] = data.gguf["file_name"]
             (build_dir / EXPORT_METADATA).write_text(json.dumps(metadata, indent=1, default=str))
             replace_dir_atomically(build_dir, self._path)

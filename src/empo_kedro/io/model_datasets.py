@@ -73,8 +73,7 @@ def parent_digests(parents: Sequence[Path | str]) -> list[str]:
     return [file_sha256(Path(parent) / ADAPTER_WEIGHTS) for parent in parents]
 
 
-def check_trained_on(adapter: AdapterHandle, parents: Sequence[Path | str], parent_name: str, rerun_hint: str
-                     ) -> None:
+def check_trained_on(adapter: AdapterHandle, parents: Sequence[Path | str], parent_name: str, rerun_hint: str) -> None:
     """Stop unless ``adapter`` was trained on exactly these parent adapters, as they are now.
 
     Why: stacking an adapter on a parent that was retrained after it evaluates a model that was never trained.
@@ -84,7 +83,8 @@ def check_trained_on(adapter: AdapterHandle, parents: Sequence[Path | str], pare
     if recorded is None:
         raise AdapterLineageError(
             f"The adapter at {adapter.path} does not record the {parent_name} it was trained on (saved by an older "
-            f"version). {rerun_hint}")
+            f"version). {rerun_hint}"
+        )
     current = parent_digests(parents)
     if list(recorded) != current:
         pairs = zip(parents, recorded, current, strict=False)  # a different number of parents names them all
@@ -92,21 +92,33 @@ def check_trained_on(adapter: AdapterHandle, parents: Sequence[Path | str], pare
         raise AdapterLineageError(
             f"The adapter at {adapter.path} was trained on another {parent_name} than the one at {', '.join(changed)}"
             f" now (weights sha256 {', '.join(d[:12] for d in recorded)} when trained, "
-            f"{', '.join(d[:12] for d in current)} now). {rerun_hint}")
+            f"{', '.join(d[:12] for d in current)} now). {rerun_hint}"
+        )
 
 
-def trained_adapter(kind: str, model: Any, tokenizer: Any, base_model: LocalModel, merged_parents: list,
-                    metrics: dict, log_history: list[dict]) -> TrainedAdapter:
+def trained_adapter(
+    kind: str,
+    model: Any,
+    tokenizer: Any,
+    base_model: LocalModel,
+    merged_parents: list,
+    metrics: dict,
+    log_history: list[dict],
+) -> TrainedAdapter:
     """A trained adapter with the provenance every adapter folder records (base model, parents, metrics, curves)."""
-    return TrainedAdapter(model=model, tokenizer=tokenizer, metadata={
-        "kind": kind,
-        "base_model": str(base_model.path),
-        "base_model_fingerprint": base_model.provenance.get("fingerprint"),
-        "merged_parents": [str(p) for p in merged_parents],
-        "parent_weights_sha256": parent_digests(merged_parents),
-        "metrics": metrics,
-        "log_history": log_history,
-    })
+    return TrainedAdapter(
+        model=model,
+        tokenizer=tokenizer,
+        metadata={
+            "kind": kind,
+            "base_model": str(base_model.path),
+            "base_model_fingerprint": base_model.provenance.get("fingerprint"),
+            "merged_parents": [str(p) for p in merged_parents],
+            "parent_weights_sha256": parent_digests(merged_parents),
+            "metrics": metrics,
+            "log_history": log_history,
+        },
+    )
 
 
 class BaseModelDataset(AbstractDataset[BaseModelSpec, LocalModel]):
@@ -158,8 +170,9 @@ class AdapterDataset(AbstractDataset[TrainedAdapter, AdapterHandle]):
           missing_hint: "Run `kedro run --pipeline=sft` first."
     """
 
-    def __init__(self, path: str, missing_hint: str = "", mlflow_artifact_path: str | None = None,
-                 metadata: dict | None = None):
+    def __init__(
+        self, path: str, missing_hint: str = "", mlflow_artifact_path: str | None = None, metadata: dict | None = None
+    ):
         self._path = Path(path)
         self._missing_hint = missing_hint
         self._mlflow_artifact_path = mlflow_artifact_path
@@ -190,8 +203,9 @@ class AdapterDataset(AbstractDataset[TrainedAdapter, AdapterHandle]):
         hint = self._missing_hint
         if not self._path.exists():
             raise ModelFolderError(f"No adapter at {self._path}. {hint}".strip())
-        missing = [name for name in (ADAPTER_METADATA, ADAPTER_WEIGHTS, ADAPTER_CONFIG)
-                   if not (self._path / name).is_file()]
+        missing = [
+            name for name in (ADAPTER_METADATA, ADAPTER_WEIGHTS, ADAPTER_CONFIG) if not (self._path / name).is_file()
+        ]
         if missing:
             raise ModelFolderError(f"Adapter at {self._path} is incomplete (missing {missing}). {hint}".strip())
         metadata = self._read_json(ADAPTER_METADATA)

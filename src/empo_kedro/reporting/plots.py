@@ -13,7 +13,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import NullFormatter  # noqa: E402
 
 LOG_SCALE_MIN_RATIO = 9.0  # an axis spanning more than this factor is drawn on a log scale
-MAX_LABELLED_TICKS = 8     # up to this many distinct values: one tick per value
+MAX_LABELLED_TICKS = 8  # up to this many distinct values: one tick per value
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
@@ -25,14 +25,25 @@ def _numeric(values: pd.Series) -> pd.Series | None:
 def categorical_setting(trials: pd.DataFrame, keys: Sequence[str]) -> str | None:
     """The first varied, non-numeric setting besides the strategy (e.g. the loss type), shown by marker shape."""
     for key in keys:
-        if key != "strategy" and key in trials.columns and _numeric(trials[key]) is None \
-                and trials[key].astype(str).nunique() > 1:
+        if (
+            key != "strategy"
+            and key in trials.columns
+            and _numeric(trials[key]) is None
+            and trials[key].astype(str).nunique() > 1
+        ):
             return key
     return None
 
 
-def plot_sweep(trials: pd.DataFrame, x_keys: Sequence[str], metric: str, reference_value: float | None,
-               best_trial: str | None, title: str, style_key: str | None = None) -> plt.Figure:
+def plot_sweep(
+    trials: pd.DataFrame,
+    x_keys: Sequence[str],
+    metric: str,
+    reference_value: float | None,
+    best_trial: str | None,
+    title: str,
+    style_key: str | None = None,
+) -> plt.Figure:
     """One panel per numeric setting in ``x_keys`` that the trials hold (trial number when none does).
 
     ``trials`` has a ``trial_id`` and a ``strategy`` column, one column per setting and one for ``metric``.
@@ -56,8 +67,9 @@ def plot_sweep(trials: pd.DataFrame, x_keys: Sequence[str], metric: str, referen
                     rows &= trials[style_key].astype(str) == style
                 if rows.any():
                     label = strategy if style is None else f"{strategy}, {style}"
-                    ax.scatter(x[rows], y[rows], color=colours[strategy], marker=markers[style], label=label,
-                               alpha=0.8)
+                    ax.scatter(
+                        x[rows], y[rows], color=colours[strategy], marker=markers[style], label=label, alpha=0.8
+                    )
         if best_trial is not None and (trials["trial_id"] == best_trial).any():
             best = trials["trial_id"] == best_trial
             ax.scatter(x[best], y[best], s=160, facecolors="none", edgecolors="black", label="best")

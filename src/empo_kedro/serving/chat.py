@@ -43,8 +43,9 @@ class ChatReply:
     def warning(self) -> str | None:
         if not self.truncated:
             return None
-        return (f"conversation longer than the context budget: dropped the {self.dropped_turns} oldest turn(s)"
-                + (f" and the first {self.dropped_tokens} token(s) of what remained" if self.dropped_tokens else ""))
+        return f"conversation longer than the context budget: dropped the {self.dropped_turns} oldest turn(s)" + (
+            f" and the first {self.dropped_tokens} token(s) of what remained" if self.dropped_tokens else ""
+        )
 
 
 def check_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
@@ -65,19 +66,33 @@ def check_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, str]
 class ChatEngine:
     """Base weights + SFT (+ DPO) adapters, one tokenizer with its chat template, a token budget per request."""
 
-    def __init__(self, models: VariantModel, tokenizer, generation: Mapping[str, Any], max_context_tokens: int,
-                 system_prompt: str | None = None) -> None:
+    def __init__(
+        self,
+        models: VariantModel,
+        tokenizer,
+        generation: Mapping[str, Any],
+        max_context_tokens: int,
+        system_prompt: str | None = None,
+    ) -> None:
         self.models, self.tokenizer = models, tokenizer
         self.generation = dict(generation)
         self.max_context_tokens = int(max_context_tokens)
         self.system_prompt = system_prompt
 
     @classmethod
-    def from_folders(cls, base_path: Path | str, sft_adapter: Path | str, dpo_adapter: Path | str | None,
-                     model_params: Mapping[str, Any], generation: Mapping[str, Any], max_context_tokens: int,
-                     system_prompt: str | None = None) -> ChatEngine:
-        models = VariantModel(base_path, sft_adapter, dpo_adapter, model_params,
-                              autocast_dtype=model_params.get("eval_autocast"))
+    def from_folders(
+        cls,
+        base_path: Path | str,
+        sft_adapter: Path | str,
+        dpo_adapter: Path | str | None,
+        model_params: Mapping[str, Any],
+        generation: Mapping[str, Any],
+        max_context_tokens: int,
+        system_prompt: str | None = None,
+    ) -> ChatEngine:
+        models = VariantModel(
+            base_path, sft_adapter, dpo_adapter, model_params, autocast_dtype=model_params.get("eval_autocast")
+        )
         tokenizer = load_tokenizer(sft_adapter, bool(model_params.get("trust_remote_code", False)))
         return cls(models, tokenizer, generation, max_context_tokens, system_prompt)
 
@@ -94,10 +109,11 @@ class ChatEngine:
         message stays), then a single over-long message loses its first tokens. Returns ids and what was dropped."""
         budget = self.max_context_tokens - max_new_tokens
         if budget <= 0:
-            raise ChatInputError(f"max_new_tokens {max_new_tokens} leaves no room in the context of "
-                                 f"{self.max_context_tokens} tokens")
+            raise ChatInputError(
+                f"max_new_tokens {max_new_tokens} leaves no room in the context of {self.max_context_tokens} tokens"
+            )
         system = messages[:1] if messages[0]["role"] == "system" else []
-        turns = messages[len(system):]
+        turns = messages[len(system) :]
         ids = self._ids(system + turns)
         dropped_turns = 0
         while len(ids) > budget and len(turns) > 1:
@@ -114,8 +130,9 @@ class ChatEngine:
         return messages
 
     @torch.no_grad()
-    def reply(self, messages: Sequence[Mapping[str, Any]], variant: str,
-              generation: Mapping[str, Any] | None = None) -> ChatReply:
+    def reply(
+        self, messages: Sequence[Mapping[str, Any]], variant: str, generation: Mapping[str, Any] | None = None
+    ) -> ChatReply:
         """The variant's reply to the conversation (greedy unless the generation settings say otherwise)."""
         settings = {**self.generation, **(generation or {})}
         conversation = self.with_system_prompt(check_messages(messages))
@@ -123,11 +140,21 @@ class ChatEngine:
         with self.models.use(variant) as model:
             device = next(model.parameters()).device
             input_ids = torch.tensor([ids], device=device)
-            output = model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), **settings,
-                                    use_cache=True, pad_token_id=self.tokenizer.pad_token_id)
-        new_tokens = output[0, len(ids):]
-        reply = ChatReply(self.tokenizer.decode(new_tokens, skip_special_tokens=True).strip(), len(ids),
-                          len(new_tokens), dropped_turns, dropped_tokens)
+            output = model.generate(
+                input_ids=input_ids,
+                attention_mask=torch.ones_like(input_ids),
+                **settings,
+                use_cache=True,
+                pad_token_id=self.tokenizer.pad_token_id,
+            )
+        new_tokens = output[0, len(ids) :]
+        reply = ChatReply(
+            self.tokenizer.decode(new_tokens, skip_special_tokens=True).strip(),
+            len(ids),
+            len(new_tokens),
+            dropped_turns,
+            dropped_tokens,
+        )
         if reply.truncated:
             logger.warning("%s", reply.warning())
         return reply

@@ -43,9 +43,14 @@ class EmpoChatModel(ChatModel):
         artifacts = dict(context.artifacts or {})
         self.variant = config.get("variant", "dpo")
         self.engine = ChatEngine.from_folders(
-            resolve_base_path(artifacts, config), artifacts[SFT_ARTIFACT], artifacts.get(DPO_ARTIFACT),
-            config.get("model_params") or {}, config.get("generation") or {}, int(config["max_context_tokens"]),
-            config.get("system_prompt"))
+            resolve_base_path(artifacts, config),
+            artifacts[SFT_ARTIFACT],
+            artifacts.get(DPO_ARTIFACT),
+            config.get("model_params") or {},
+            config.get("generation") or {},
+            int(config["max_context_tokens"]),
+            config.get("system_prompt"),
+        )
         self.model_name = config.get("model_name", f"empo-{self.variant}")
 
     def predict(self, context, messages: list[ChatMessage], params: ChatParams) -> ChatCompletionResponse:
@@ -53,9 +58,16 @@ class EmpoChatModel(ChatModel):
         reply = self.engine.reply([{"role": m.role, "content": m.content} for m in messages], self.variant, overrides)
         custom = {"warning": reply.warning()} if reply.truncated else None
         return ChatCompletionResponse(
-            choices=[ChatChoice(index=0, message=ChatMessage(role="assistant", content=reply.text),
-                                finish_reason="stop")],
-            usage=TokenUsageStats(prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens,
-                                  total_tokens=reply.prompt_tokens + reply.completion_tokens),
-            id=f"chatcmpl-{uuid.uuid4().hex[:12]}", model=self.model_name, created=int(time.time()),
-            custom_outputs=custom)
+            choices=[
+                ChatChoice(index=0, message=ChatMessage(role="assistant", content=reply.text), finish_reason="stop")
+            ],
+            usage=TokenUsageStats(
+                prompt_tokens=reply.prompt_tokens,
+                completion_tokens=reply.completion_tokens,
+                total_tokens=reply.prompt_tokens + reply.completion_tokens,
+            ),
+            id=f"chatcmpl-{uuid.uuid4().hex[:12]}",
+            model=self.model_name,
+            created=int(time.time()),
+            custom_outputs=custom,
+        )

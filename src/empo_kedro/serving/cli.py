@@ -18,7 +18,7 @@ from empo_kedro.evaluation.variants import BASE, DPO, SFT, VARIANTS
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "empo-dpo"
-DEFAULT_ALIAS = "champion"   # the sweep's chosen trial; without a sweep, the newest version ("latest")
+DEFAULT_ALIAS = "champion"  # the sweep's chosen trial; without a sweep, the newest version ("latest")
 FALLBACK_ALIASES = ("latest",)
 QUIT_COMMANDS = ("/quit", "/exit")
 RESET_COMMAND = "/reset"
@@ -44,13 +44,18 @@ def use_store(project: Path) -> str:
 # ---- serve ---------------------------------------------------------------------------------------------------
 
 
-def serve_command(model: str, alias: str | None, version: str | None, host: str, port: int,
-                  mlflow_bin: str) -> list[str]:
+def serve_command(
+    model: str, alias: str | None, version: str | None, host: str, port: int, mlflow_bin: str
+) -> list[str]:
     """The ``mlflow models serve`` command line for a registered model, checked against the store first."""
     from empo_kedro.serving.registry import resolve_model_uri
 
-    uri = resolve_model_uri(model, alias if version is None else None, version,
-                            FALLBACK_ALIASES if alias == DEFAULT_ALIAS and version is None else ())
+    uri = resolve_model_uri(
+        model,
+        alias if version is None else None,
+        version,
+        FALLBACK_ALIASES if alias == DEFAULT_ALIAS and version is None else (),
+    )
     return [mlflow_bin, "models", "serve", "-m", uri, "--env-manager", "local", "--host", host, "--port", str(port)]
 
 
@@ -60,10 +65,15 @@ def run_serve(args: argparse.Namespace) -> int:
     mlflow_bin = str(beside_python) if beside_python.exists() else shutil.which("mlflow") or "mlflow"
     command = serve_command(args.model, args.alias, args.version, args.host, args.port, mlflow_bin)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"warning: serving on {args.host}: anyone who reaches it can use the model (no authentication)",
-              file=sys.stderr)
-    print(f"Serving {command[4]} on http://{args.host}:{args.port}/invocations "
-          f"(POST {{\"messages\": [{{\"role\": \"user\", \"content\": \"...\"}}]}})", flush=True)
+        print(
+            f"warning: serving on {args.host}: anyone who reaches it can use the model (no authentication)",
+            file=sys.stderr,
+        )
+    print(
+        f"Serving {command[4]} on http://{args.host}:{args.port}/invocations "
+        f'(POST {{"messages": [{{"role": "user", "content": "..."}}]}})',
+        flush=True,
+    )
     if args.dry_run:
         print(" ".join(command))
         return 0
@@ -90,8 +100,15 @@ def engine_from_project(project: Path, env: str | None):
         base, sft = catalog.load("base_model"), catalog.load("sft_adapter")
         dpo = catalog.load("dpo_adapter") if catalog.exists("dpo_adapter") else None
     registry = params["registry"]
-    return ChatEngine.from_folders(base.path, sft.path, dpo.path if dpo else None, params["base_model"],
-                                   registry["generation"], registry["max_context_tokens"], params.get("system_prompt"))
+    return ChatEngine.from_folders(
+        base.path,
+        sft.path,
+        dpo.path if dpo else None,
+        params["base_model"],
+        registry["generation"],
+        registry["max_context_tokens"],
+        params.get("system_prompt"),
+    )
 
 
 def engine_from_registry(model_uri: str):
@@ -105,8 +122,9 @@ def engine_from_registry(model_uri: str):
         python_model = mlflow.pyfunc.load_model(model_uri).unwrap_python_model()
     except (mlflow.exceptions.MlflowException, OSError) as error:
         known = sorted(m.name for m in mlflow.MlflowClient().search_registered_models())
-        raise RegistryError(f"cannot load {model_uri} from {mlflow.get_registry_uri()}: {error}. "
-                            f"Registered models: {known or 'none'}") from None
+        raise RegistryError(
+            f"cannot load {model_uri} from {mlflow.get_registry_uri()}: {error}. Registered models: {known or 'none'}"
+        ) from None
     if not isinstance(python_model, EmpoChatModel):
         raise UserFacingError(f"{model_uri} is not an empo-kedro chat model ({type(python_model).__name__})")
     return python_model.engine, python_model.variant
@@ -122,8 +140,14 @@ def read_lines(stream: BinaryIO) -> Iterator[tuple[str, int]]:
             yield text, text.count("\ufffd") - raw.decode("utf-8", errors="ignore").count("\ufffd")
 
 
-def chat_loop(engine, variants: list[str], stdin: BinaryIO, stdout: TextIO, stderr: TextIO,
-              generation: dict[str, Any] | None = None) -> int:
+def chat_loop(
+    engine,
+    variants: list[str],
+    stdin: BinaryIO,
+    stdout: TextIO,
+    stderr: TextIO,
+    generation: dict[str, Any] | None = None,
+) -> int:
     """Read a message per line, answer with each variant (each keeps its own history), until EOF or /quit.
 
     Input that does not come from a terminal (a pipe, a file) is echoed after the prompt, so the transcript reads
@@ -132,8 +156,10 @@ def chat_loop(engine, variants: list[str], stdin: BinaryIO, stdout: TextIO, stde
     echo = not stdin.isatty()
     histories: dict[str, list[dict[str, str]]] = {v: [] for v in variants}
     width = max(len(v) for v in variants)
-    stdout.write(f"Chatting with {', '.join(variants)}. {RESET_COMMAND} forgets the conversation, "
-                 f"{QUIT_COMMANDS[0]} or Ctrl-D ends it.\nyou> ")
+    stdout.write(
+        f"Chatting with {', '.join(variants)}. {RESET_COMMAND} forgets the conversation, "
+        f"{QUIT_COMMANDS[0]} or Ctrl-D ends it.\nyou> "
+    )
     stdout.flush()
     try:
         for line, bad_bytes in read_lines(stdin):
@@ -176,8 +202,10 @@ def run_chat(args: argparse.Namespace) -> int:
     variants = [v for v in VARIANTS if v in available] if args.compare else [args.variant or default_variant]
     missing = [v for v in variants if v not in available]
     if missing:
-        raise UserFacingError(f"variant {missing} is not available here (have {available}); "
-                              "run `kedro run --pipeline=dpo` for the DPO adapter")
+        raise UserFacingError(
+            f"variant {missing} is not available here (have {available}); "
+            "run `kedro run --pipeline=dpo` for the DPO adapter"
+        )
     generation = {"max_new_tokens": args.max_new_tokens} if args.max_new_tokens else None
     return chat_loop(engine, variants, sys.stdin.buffer, sys.stdout, sys.stderr, generation)
 
@@ -190,8 +218,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     chat = commands.add_parser("chat", help="talk to base / SFT / DPO in the terminal")
     chat.add_argument("--variant", choices=VARIANTS, help=f"which model answers (default {DPO})")
-    chat.add_argument("--model", help="a registered chat model, e.g. models:/empo-dpo@champion or "
-                                      "models:/empo-dpo/latest (default: the project's data/06_models)")
+    chat.add_argument(
+        "--model",
+        help="a registered chat model, e.g. models:/empo-dpo@champion or "
+        "models:/empo-dpo/latest (default: the project's data/06_models)",
+    )
     chat.add_argument("--compare", action="store_true", help=f"answer each message with {BASE}, {SFT} and {DPO}")
     chat.add_argument("--max-new-tokens", type=int, help="reply length (default: registry.generation)")
     chat.add_argument("--env", help="Kedro environment for the project's models and parameters")
@@ -199,8 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     chat.set_defaults(run=run_chat)
     serve = commands.add_parser("serve", help="serve a registered chat model over HTTP (mlflow models serve)")
     serve.add_argument("--model", default=DEFAULT_MODEL, help=f"registered model name (default {DEFAULT_MODEL})")
-    serve.add_argument("--alias", default=DEFAULT_ALIAS,
-                       help=f"alias (default {DEFAULT_ALIAS}, else the newest version: latest)")
+    serve.add_argument(
+        "--alias", default=DEFAULT_ALIAS, help=f"alias (default {DEFAULT_ALIAS}, else the newest version: latest)"
+    )
     serve.add_argument("--version", help="a version number instead of an alias")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=5001)

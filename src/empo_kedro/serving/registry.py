@@ -54,66 +54,103 @@ def base_weights_uri(base_model: LocalModel, experiment_id: str) -> str:
     client = mlflow.MlflowClient()
     fingerprint = base_model.provenance.get("fingerprint")
     if fingerprint:
-        found = client.search_runs([experiment_id], f"tags.`{BASE_WEIGHTS_TAG}` = '{fingerprint}' "
-                                                   "and attributes.status = 'FINISHED'", max_results=1)
+        found = client.search_runs(
+            [experiment_id],
+            f"tags.`{BASE_WEIGHTS_TAG}` = '{fingerprint}' and attributes.status = 'FINISHED'",
+            max_results=1,
+        )
         if found:
             return f"runs:/{found[0].info.run_id}/{BASE_ARTIFACT}"
     started = time.perf_counter()
-    run = client.create_run(experiment_id, run_name="base-model-weights",
-                            tags={BASE_WEIGHTS_TAG: str(fingerprint), "pipeline": "registry"})
+    run = client.create_run(
+        experiment_id, run_name="base-model-weights", tags={BASE_WEIGHTS_TAG: str(fingerprint), "pipeline": "registry"}
+    )
     client.log_artifacts(run.info.run_id, str(base_model.path), BASE_ARTIFACT)
     client.set_terminated(run.info.run_id, RunStatus.to_string(RunStatus.FINISHED))
     logger.info("Stored the base weights once in run %s (%.1f s)", run.info.run_id, time.perf_counter() - started)
     return f"runs:/{run.info.run_id}/{BASE_ARTIFACT}"
 
 
-def log_chat_model(registered_name: str, variant: str, artifacts: Mapping[str, str], config: Mapping[str, Any],
-                   aliases: list[str]):
+def log_chat_model(
+    registered_name: str, variant: str, artifacts: Mapping[str, str], config: Mapping[str, Any], aliases: list[str]
+):
     """Log a chat model into the active run, register it and point the aliases at the new version."""
     started = time.perf_counter()
     info = mlflow.pyfunc.log_model(
-        name=f"chat-{variant}", python_model=str(CHAT_MODEL_CODE), artifacts=dict(artifacts),
+        name=f"chat-{variant}",
+        python_model=str(CHAT_MODEL_CODE),
+        artifacts=dict(artifacts),
         model_config={**config, "variant": variant, "model_name": registered_name},
-        input_example=INPUT_EXAMPLE, pip_requirements=requirements(), registered_model_name=registered_name)
+        input_example=INPUT_EXAMPLE,
+        pip_requirements=requirements(),
+        registered_model_name=registered_name,
+    )
     version = str(info.registered_model_version)
     client = mlflow.MlflowClient()
     for alias in aliases:
         client.set_registered_model_alias(registered_name, alias, version)
-    logger.info("Registered %s version %s (aliases %s) in %.1f s", registered_name, version, aliases,
-                time.perf_counter() - started)
-    return {"name": registered_name, "version": version, "aliases": aliases, "model_uri": info.model_uri,
-            "seconds": round(time.perf_counter() - started, 1)}
+    logger.info(
+        "Registered %s version %s (aliases %s) in %.1f s",
+        registered_name,
+        version,
+        aliases,
+        time.perf_counter() - started,
+    )
+    return {
+        "name": registered_name,
+        "version": version,
+        "aliases": aliases,
+        "model_uri": info.model_uri,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
 
 
-def register_chat_models(base_model: LocalModel, sft_adapter: AdapterHandle, dpo_adapter: AdapterHandle | None,
-                         model_params: Mapping[str, Any], registry: Mapping[str, Any], system_prompt: str | None,
-                         aliases: list[str] | None = None) -> dict[str, Any]:
+def register_chat_models(
+    base_model: LocalModel,
+    sft_adapter: AdapterHandle,
+    dpo_adapter: AdapterHandle | None,
+    model_params: Mapping[str, Any],
+    registry: Mapping[str, Any],
+    system_prompt: str | None,
+    aliases: list[str] | None = None,
+) -> dict[str, Any]:
     """Register SFT and DPO chat models in the active run; returns what was registered (empty without a run)."""
     run = mlflow.active_run()
     if run is None or not registry.get("enabled", True):
         logger.info("No MLflow run (or registry.enabled is false): the chat models are not registered")
         return {}
     aliases = list(registry.get("aliases") or []) if aliases is None else list(aliases)
-    config = {"model_params": {k: model_params.get(k) for k in ("dtype", "device", "eval_autocast",
-                                                                "trust_remote_code")},
-              "generation": dict(registry["generation"]), "max_context_tokens": int(registry["max_context_tokens"]),
-              "system_prompt": system_prompt}
+    config = {
+        "model_params": {k: model_params.get(k) for k in ("dtype", "device", "eval_autocast", "trust_remote_code")},
+        "generation": dict(registry["generation"]),
+        "max_context_tokens": int(registry["max_context_tokens"]),
+        "system_prompt": system_prompt,
+    }
     if registry.get("base_weights", "store_once") == "store_once":
         config["base_model_uri"] = base_weights_uri(base_model, run.info.experiment_id)
         base = {}
     else:
         base = {BASE_ARTIFACT: str(base_model.path)}
     names = registry["models"]
-    registered = {"sft": log_chat_model(names["sft"], "sft", {**base, SFT_ARTIFACT: str(sft_adapter.path)}, config,
-                                        aliases)} if names.get("sft") else {}
+    registered = (
+        {"sft": log_chat_model(names["sft"], "sft", {**base, SFT_ARTIFACT: str(sft_adapter.path)}, config, aliases)}
+        if names.get("sft")
+        else {}
+    )
     if dpo_adapter is not None and names.get("dpo"):
-        registered["dpo"] = log_chat_model(names["dpo"], "dpo", {**base, SFT_ARTIFACT: str(sft_adapter.path),
-                                                                 DPO_ARTIFACT: str(dpo_adapter.path)}, config, aliases)
+        registered["dpo"] = log_chat_model(
+            names["dpo"],
+            "dpo",
+            {**base, SFT_ARTIFACT: str(sft_adapter.path), DPO_ARTIFACT: str(dpo_adapter.path)},
+            config,
+            aliases,
+        )
     return registered
 
 
-def resolve_model_uri(name: str, alias: str | None = None, version: str | None = None,
-                      fallback_aliases: tuple[str, ...] = ()) -> str:
+def resolve_model_uri(
+    name: str, alias: str | None = None, version: str | None = None, fallback_aliases: tuple[str, ...] = ()
+) -> str:
     """``models:/name@alias`` or ``models:/name/version`` checked against the store; the first of ``alias`` and
     ``fallback_aliases`` that exists wins. Errors list the names / aliases / versions the store holds."""
     client = mlflow.MlflowClient()
@@ -121,8 +158,10 @@ def resolve_model_uri(name: str, alias: str | None = None, version: str | None =
         model = client.get_registered_model(name)
     except mlflow.exceptions.MlflowException:
         known = sorted(m.name for m in client.search_registered_models())
-        raise RegistryError(f"no registered model '{name}' in {mlflow.get_registry_uri()}; registered: "
-                            f"{known or 'none (run `kedro run` or `kedro run --pipeline=dpo` first)'}") from None
+        raise RegistryError(
+            f"no registered model '{name}' in {mlflow.get_registry_uri()}; registered: "
+            f"{known or 'none (run `kedro run` or `kedro run --pipeline=dpo` first)'}"
+        ) from None
     if version is not None:
         versions = [str(v.version) for v in client.search_model_versions(f"name='{name}'")]
         if str(version) not in versions:
@@ -133,5 +172,6 @@ def resolve_model_uri(name: str, alias: str | None = None, version: str | None =
             return f"models:/{name}@{candidate}"
         if candidate.lower() == LATEST:
             return f"models:/{name}/{LATEST}"
-    raise RegistryError(f"'{name}' has no alias {[a for a in (alias, *fallback_aliases) if a]}; aliases: "
-                        f"{dict(model.aliases or {})}")
+    raise RegistryError(
+        f"'{name}' has no alias {[a for a in (alias, *fallback_aliases) if a]}; aliases: {dict(model.aliases or {})}"
+    )

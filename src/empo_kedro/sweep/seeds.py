@@ -39,17 +39,23 @@ def final_size(dpo_params: Mapping[str, Any], final: Mapping[str, Any]) -> dict[
 
 def size_description(dpo_params: Mapping[str, Any], pairs: pd.DataFrame) -> str:
     """How many prompts and pairs a final model trains on (for the report)."""
-    train = pairs.loc[(pairs["split"] == dpo_params.get("train_split", "train"))
-                      & (pairs["epoch"] < int(dpo_params["epochs"]))]
+    train = pairs.loc[
+        (pairs["split"] == dpo_params.get("train_split", "train")) & (pairs["epoch"] < int(dpo_params["epochs"]))
+    ]
     n_prompts = train["conv_id"].nunique()
     limit = dpo_params.get("max_train_prompts")
     used = n_prompts if limit is None else min(int(limit), n_prompts)
     return f"{used} prompts x {int(dpo_params['epochs'])} draws (of {n_prompts} train prompts with pairs)"
 
 
-def train_final_models(ctx: SweepContext, specs: Mapping[str, Mapping[str, Any]],
-                       selected: Mapping[str, Mapping[str, Any]], pairs_of: Callable[[str], pd.DataFrame],
-                       final: Mapping[str, Any], reference: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+def train_final_models(
+    ctx: SweepContext,
+    specs: Mapping[str, Mapping[str, Any]],
+    selected: Mapping[str, Mapping[str, Any]],
+    pairs_of: Callable[[str], pd.DataFrame],
+    final: Mapping[str, Any],
+    reference: Mapping[str, Any],
+) -> dict[str, list[dict[str, Any]]]:
     """Per arm (variant name -> trial spec), the records of its ``n_seeds`` models (variant names ``dpo``,
     ``dpo_s1``, ...); ``selected`` holds the arm's trial record, reused for seed 0 at the trials' size."""
     n_seeds = int(final.get("n_seeds", 1))
@@ -64,14 +70,26 @@ def train_final_models(ctx: SweepContext, specs: Mapping[str, Mapping[str, Any]]
         for index in range(n_seeds):
             variant = seed_variant(arm, index)
             if index == 0 and not resized:
-                records.append({**selected[arm], "variant": variant, "train_seed": ctx.seed,
-                                "size": size_description(params, pairs)})
+                records.append(
+                    {
+                        **selected[arm],
+                        "variant": variant,
+                        "train_seed": ctx.seed,
+                        "size": size_description(params, pairs),
+                    }
+                )
                 continue
             seeded = dataclasses.replace(ctx, seed=ctx.seed + index)
-            record = run_trial(seeded, {**spec, "dpo_params": params, "index": f"{spec['index']}.{index}"}, pairs,
-                               reference, role=ROLE_SEED)
-            records.append({**record, "variant": variant, "train_seed": seeded.seed,
-                            "size": size_description(params, pairs)})
+            record = run_trial(
+                seeded,
+                {**spec, "dpo_params": params, "index": f"{spec['index']}.{index}"},
+                pairs,
+                reference,
+                role=ROLE_SEED,
+            )
+            records.append(
+                {**record, "variant": variant, "train_seed": seeded.seed, "size": size_description(params, pairs)}
+            )
             logger.info("Sweep: final model %s (seed %d) is trial %s", variant, seeded.seed, record["trial_id"])
         models[arm] = records
     return models

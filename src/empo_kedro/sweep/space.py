@@ -4,7 +4,7 @@ Pure functions on plain Python values (no model, no MLflow), so they are tested 
 
 - ``expand_space``: grid (every combination, in the order of the YAML) or random search (``n_trials`` draws, the
   same seed giving the same trials, and a larger ``n_trials`` keeping the earlier ones, so a sweep can be extended).
-- ``trial_dpo_params``: the ``dpo`` parameter block one trial trains with (shared ``fixed`` settings, then the trial's).
+- ``trial_dpo_params``: the ``dpo`` parameter block one trial trains with (shared ``fixed`` settings, then its own).
 - ``fingerprint`` / ``trial_id``: stable ids from what changes a trial's result, so a rerun finds finished trials.
 - ``select_best``: the best trial on the validation metric among those that pass the guards.
 """
@@ -33,8 +33,9 @@ CONTINUOUS = ("uniform", "log_uniform")
 GOALS = ("min", "max")
 # DPO parameters that never change the trained adapter (besides the trainer's logging/saving keys); the reference
 # log-prob cache changes it only by rounding (reference scored in another batch).
-DPO_KEYS_NOT_IN_TRIAL_ID = frozenset({"output_dir", "device", "max_eval_pairs", "eval_split", "reference_cache",
-                                      "sample_replies"})
+DPO_KEYS_NOT_IN_TRIAL_ID = frozenset(
+    {"output_dir", "device", "max_eval_pairs", "eval_split", "reference_cache", "sample_replies"}
+)
 SIGNIFICANT_DIGITS = 3
 
 
@@ -94,21 +95,29 @@ def _dimension(key: str, spec: Any, method: str) -> tuple[str, Any]:
     if isinstance(spec, Mapping):
         kinds = [k for k in CONTINUOUS if k in spec]
         if len(kinds) != 1 or len(spec) != 1:
-            raise SweepConfigError(f"{where}: a range is {{uniform: [low, high]}} or {{log_uniform: [low, high]}}, "
-                                   f"got {dict(spec)}")
+            raise SweepConfigError(
+                f"{where}: a range is {{uniform: [low, high]}} or {{log_uniform: [low, high]}}, got {dict(spec)}"
+            )
         if method == "grid":
-            raise SweepConfigError(f"{where}: a grid needs a list of values, not a range ({kinds[0]}); "
-                                   f"use method: random or list the values")
+            raise SweepConfigError(
+                f"{where}: a grid needs a list of values, not a range ({kinds[0]}); "
+                f"use method: random or list the values"
+            )
         bounds = spec[kinds[0]]
-        if (not isinstance(bounds, Sequence) or len(bounds) != 2
-                or not all(isinstance(b, (int, float)) for b in bounds) or not bounds[0] < bounds[1]):
+        if (
+            not isinstance(bounds, Sequence)
+            or len(bounds) != 2
+            or not all(isinstance(b, (int, float)) for b in bounds)
+            or not bounds[0] < bounds[1]
+        ):
             raise SweepConfigError(f"{where}.{kinds[0]}: expected [low, high] with low < high, got {bounds}")
         if kinds[0] == "log_uniform" and bounds[0] <= 0:
             raise SweepConfigError(f"{where}.log_uniform: bounds must be > 0, got {bounds}")
         return kinds[0], (float(bounds[0]), float(bounds[1]))
     if not isinstance(spec, Sequence) or isinstance(spec, str) or len(spec) == 0:
-        raise SweepConfigError(f"{where}: expected a non-empty list of values (or a range for random search), "
-                               f"got {spec!r}")
+        raise SweepConfigError(
+            f"{where}: expected a non-empty list of values (or a range for random search), got {spec!r}"
+        )
     if key == STRATEGY_KEY:
         for value in spec:
             _check_strategy(value, where)
@@ -130,7 +139,8 @@ def expand_space(space: Mapping[str, Any], method: str, n_trials: int | None, se
     dimensions = {key: _dimension(key, spec, method) for key, spec in space.items()}
     keys = list(dimensions)
     if method == "grid":
-        return [dict(zip(keys, values)) for values in itertools.product(*(dimensions[k][1] for k in keys))]
+        grid = itertools.product(*(dimensions[k][1] for k in keys))
+        return [dict(zip(keys, values, strict=True)) for values in grid]
     if n_trials is None or int(n_trials) < 1:
         raise SweepConfigError(f"sweep.n_trials must be >= 1 for random search, got {n_trials}")
     n_trials = int(n_trials)
@@ -138,7 +148,7 @@ def expand_space(space: Mapping[str, Any], method: str, n_trials: int | None, se
     if all(kind == "choices" for kind, _ in dimensions.values()):
         grid = list(itertools.product(*(dimensions[k][1] for k in keys)))
         order = rng.permutation(len(grid))[:n_trials]
-        return [dict(zip(keys, grid[i])) for i in order]
+        return [dict(zip(keys, grid[i], strict=False)) for i in order]
     trials: list[dict[str, Any]] = []
     seen: set[str] = set()
     for _ in range(20 * n_trials):  # duplicates are possible when most dimensions are short lists
@@ -167,7 +177,7 @@ def set_dotted(params: dict, dotted: str, value: Any, where: str) -> None:
     for depth, part in enumerate(parts[:-1]):
         child = node.get(part) if isinstance(node, dict) else None
         if not isinstance(child, dict):
-            raise SweepConfigError(f"{where}: 'dpo.{'.'.join(parts[:depth + 1])}' is not a parameter block")
+            raise SweepConfigError(f"{where}: 'dpo.{'.'.join(parts[: depth + 1])}' is not a parameter block")
         node = child
     leaf = parts[-1]
     if leaf not in node and parts[:-1] != ["training"]:
@@ -176,8 +186,9 @@ def set_dotted(params: dict, dotted: str, value: Any, where: str) -> None:
     node[leaf] = copy.deepcopy(value)
 
 
-def trial_dpo_params(dpo_params: Mapping[str, Any], fixed: Mapping[str, Any], settings: Mapping[str, Any]
-                     ) -> dict[str, Any]:
+def trial_dpo_params(
+    dpo_params: Mapping[str, Any], fixed: Mapping[str, Any], settings: Mapping[str, Any]
+) -> dict[str, Any]:
     """The ``dpo`` block a trial trains with: the project's, then ``sweep.fixed``, then the trial's settings."""
     params = as_plain(dpo_params)  # a mutable deep copy (the typed block is read-only)
     for where, overrides in (("sweep.fixed", fixed), ("sweep.space", settings)):
@@ -185,7 +196,7 @@ def trial_dpo_params(dpo_params: Mapping[str, Any], fixed: Mapping[str, Any], se
             if key == STRATEGY_KEY:
                 continue
             _check_key(key, where)
-            set_dotted(params, key[len(DPO_PREFIX):], value, where)
+            set_dotted(params, key[len(DPO_PREFIX) :], value, where)
     return params
 
 
@@ -209,44 +220,68 @@ def fingerprint(value: Any, length: int = 12) -> str:
 def weight_relevant_dpo_params(dpo_params: Mapping[str, Any]) -> dict[str, Any]:
     """The part of a ``dpo`` block that changes the trained adapter (no paths, logging or checkpoint cadence)."""
     relevant = {k: v for k, v in dpo_params.items() if k not in DPO_KEYS_NOT_IN_TRIAL_ID and k != "training"}
-    relevant["training"] = {k: v for k, v in dict(dpo_params.get("training", {})).items()
-                            if k not in KEYS_NOT_IN_RESUME_KEY}
+    relevant["training"] = {
+        k: v for k, v in dict(dpo_params.get("training", {})).items() if k not in KEYS_NOT_IN_RESUME_KEY
+    }
     return relevant
 
 
-def trial_id(dpo_params: Mapping[str, Any], strategy: str, seed: int, lineage: Mapping[str, Any],
-             pairs_fingerprint: str) -> str:
+def trial_id(
+    dpo_params: Mapping[str, Any], strategy: str, seed: int, lineage: Mapping[str, Any], pairs_fingerprint: str
+) -> str:
     """Names a trained adapter: weight-relevant DPO settings, rejected-turn strategy, seed, parent models, data."""
-    return fingerprint({"dpo": weight_relevant_dpo_params(dpo_params), "strategy": strategy, "seed": seed,
-                        "lineage": lineage, "pairs": pairs_fingerprint})
+    return fingerprint(
+        {
+            "dpo": weight_relevant_dpo_params(dpo_params),
+            "strategy": strategy,
+            "seed": seed,
+            "lineage": lineage,
+            "pairs": pairs_fingerprint,
+        }
+    )
 
 
 def check_sweep_params(sweep: Mapping[str, Any]) -> None:
     """The best trial is chosen on another split than the one it is reported on; ablation strategies are known."""
     selection, final = sweep["selection"], sweep["final"]
     if selection["split"] == final["split"]:
-        raise SweepConfigError(f"sweep.selection.split and sweep.final.split are both '{final['split']}': the best "
-                               "trial must be chosen on another split than the one it is reported on")
+        raise SweepConfigError(
+            f"sweep.selection.split and sweep.final.split are both '{final['split']}': the best "
+            "trial must be chosen on another split than the one it is reported on"
+        )
     for key in ("ablation_strategy", "ablation_counterpart"):
         _check_strategy(final.get(key), f"sweep.final.{key}")
 
 
-def plan_trials(sweep: Mapping[str, Any], dpo_params: Mapping[str, Any], default_strategy: str, seed: int
-                ) -> list[dict[str, Any]]:
+def plan_trials(
+    sweep: Mapping[str, Any], dpo_params: Mapping[str, Any], default_strategy: str, seed: int
+) -> list[dict[str, Any]]:
     """The trials to run: ``index``, varied ``settings``, shared ``fixed`` settings, ``strategy``, ``dpo_params``."""
     check_sweep_params(sweep)
     fixed = flatten_settings(sweep.get("fixed"), "sweep.fixed", in_space=False)
     check_fixed(fixed, flatten_settings(sweep["space"], "sweep.space", in_space=True))
     default_strategy = fixed.pop(STRATEGY_KEY, default_strategy)
-    settings = expand_space(sweep["space"], sweep["method"], sweep.get("n_trials"),
-                            seed if sweep.get("seed") is None else int(sweep["seed"]))
-    return [{"index": index, "settings": trial, "fixed": fixed, "strategy": trial.get(STRATEGY_KEY, default_strategy),
-             "dpo_params": trial_dpo_params(dpo_params, fixed, trial)}
-            for index, trial in enumerate(settings)]
+    settings = expand_space(
+        sweep["space"],
+        sweep["method"],
+        sweep.get("n_trials"),
+        seed if sweep.get("seed") is None else int(sweep["seed"]),
+    )
+    return [
+        {
+            "index": index,
+            "settings": trial,
+            "fixed": fixed,
+            "strategy": trial.get(STRATEGY_KEY, default_strategy),
+            "dpo_params": trial_dpo_params(dpo_params, fixed, trial),
+        }
+        for index, trial in enumerate(settings)
+    ]
 
 
-def ablation_spec(plan: Sequence[Mapping[str, Any]], best: Mapping[str, Any], final: Mapping[str, Any]
-                  ) -> dict[str, Any]:
+def ablation_spec(
+    plan: Sequence[Mapping[str, Any]], best: Mapping[str, Any], final: Mapping[str, Any]
+) -> dict[str, Any]:
     """The best trial's settings with the ablation's rejected turns (``final.ablation_strategy``, i.e. random;
     ``final.ablation_counterpart`` when the best trial already used those)."""
     strategy = final["ablation_strategy"]
@@ -256,13 +291,19 @@ def ablation_spec(plan: Sequence[Mapping[str, Any]], best: Mapping[str, Any], fi
     return {**spec, "strategy": strategy, "settings": {**spec["settings"], STRATEGY_KEY: strategy}}
 
 
-def guard_failures(metrics: Mapping[str, float], reference: Mapping[str, float], guards: Mapping[str, Any]
-                   ) -> list[str]:
+def guard_failures(
+    metrics: Mapping[str, float], reference: Mapping[str, float], guards: Mapping[str, Any]
+) -> list[str]:
     """Why a trial fails the guards against the SFT reference on the same split (empty when it passes)."""
     failures = []
-    needed = [name for name, limit in (("eval/bertscore_f1", "bertscore_f1_max_drop"),
-                                       ("eval/kl_to_base", "kl_to_base_max_increase"))
-              if guards.get(limit) is not None and not _finite(metrics.get(name))]
+    needed = [
+        name
+        for name, limit in (
+            ("eval/bertscore_f1", "bertscore_f1_max_drop"),
+            ("eval/kl_to_base", "kl_to_base_max_increase"),
+        )
+        if guards.get(limit) is not None and not _finite(metrics.get(name))
+    ]
     if needed:
         return [f"{name} was not measured (not a finite number)" for name in needed]
     max_drop = guards.get("bertscore_f1_max_drop")
@@ -282,8 +323,9 @@ def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def select_best(trials: Sequence[Mapping[str, Any]], reference: Mapping[str, float],
-                selection: Mapping[str, Any]) -> dict[str, Any]:
+def select_best(
+    trials: Sequence[Mapping[str, Any]], reference: Mapping[str, float], selection: Mapping[str, Any]
+) -> dict[str, Any]:
     """The best trial on ``selection.metric`` (``goal`` min or max) among those passing the guards.
 
     Each trial is ``{"trial_id", "metrics": {...}}``. When no trial passes, the best of all is chosen and
@@ -296,8 +338,10 @@ def select_best(trials: Sequence[Mapping[str, Any]], reference: Mapping[str, flo
         raise SweepConfigError(f"sweep.selection.goal must be one of {list(GOALS)}, got '{goal}'")
     measured = [t for t in trials if _finite(t["metrics"].get(metric))]
     if not measured:
-        raise SweepConfigError(f"sweep.selection.metric '{metric}' is not a finite metric of any trial (they have "
-                               f"{sorted(trials[0]['metrics'])})")
+        raise SweepConfigError(
+            f"sweep.selection.metric '{metric}' is not a finite metric of any trial (they have "
+            f"{sorted(trials[0]['metrics'])})"
+        )
     guards = selection.get("guards") or {}
     failures = {t["trial_id"]: guard_failures(t["metrics"], reference, guards) for t in trials}
     for trial in trials:

@@ -39,8 +39,11 @@ def main(argv: list[str] | None = None) -> None:
     experiment = mlflow.MlflowClient().get_experiment_by_name(args.name)
     if experiment is not None:
         mark_model_training(experiment.experiment_id)
-    print(f"MLflow runs of '{args.name}': {runs_url(args.host, args.port, experiment and experiment.experiment_id)}"
-          "  (nested eval-* runs: expand the parent run's row)", flush=True)
+    print(
+        f"MLflow runs of '{args.name}': {runs_url(args.host, args.port, experiment and experiment.experiment_id)}"
+        "  (nested eval-* runs: expand the parent run's row)",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

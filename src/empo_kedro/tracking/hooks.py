@@ -53,8 +53,10 @@ class EmpoTrackingHooks:
         check_tracking_server(mlflow_config["server"]["mlflow_tracking_uri"])
         self._catalog_config = context.config_loader["catalog"]
         loader = context.config_loader
-        self._output_tags = {ENV_TAG: loader.env or loader.default_run_env,
-                             DATA_ROOT_TAG: loader["globals"].get("data_root")}
+        self._output_tags = {
+            ENV_TAG: loader.env or loader.default_run_env,
+            DATA_ROOT_TAG: loader["globals"].get("data_root"),
+        }
 
     @hook_impl(trylast=True)
     def before_pipeline_run(self, run_params: dict[str, Any], catalog) -> None:
@@ -64,10 +66,15 @@ class EmpoTrackingHooks:
         self._run_id = run.info.run_id if run else None
         params = catalog.load("parameters")  # exactly what the nodes receive: environments and --params deep-merged
         precision = resolved_precision(params)
-        logger.info("Precision for this run: %s (%s)",
-                    ", ".join(f"{key.removeprefix('resolved.')}={value}" for key, value in precision.items()
-                              if key not in {"resolved.bf16_native", "resolved.bf16_reason"}),
-                    precision["resolved.bf16_reason"])
+        logger.info(
+            "Precision for this run: %s (%s)",
+            ", ".join(
+                f"{key.removeprefix('resolved.')}={value}"
+                for key, value in precision.items()
+                if key not in {"resolved.bf16_native", "resolved.bf16_reason"}
+            ),
+            precision["resolved.bf16_reason"],
+        )
         if run is None:  # tracking disabled for this pipeline
             return
         mlflow.log_params(precision)
@@ -80,9 +87,10 @@ class EmpoTrackingHooks:
         mlflow.set_tags({key: str(value) for key, value in self._output_tags.items() if value})
         mark_model_training(run.info.experiment_id)
         if not run.data.tags.get("kedro_run_name_set_by_user"):
-            name_parts = [pipeline if pipeline != "__default__" else "all",
-                          *(f"seed{value}" if key == "seed" else value
-                            for key, value in tags.items() if key != "pipeline")]
+            name_parts = [
+                pipeline if pipeline != "__default__" else "all",
+                *(f"seed{value}" if key == "seed" else value for key, value in tags.items() if key != "pipeline"),
+            ]
             mlflow.set_tag("mlflow.runName", "-".join(part for part in name_parts if part))
         mlflow.log_dict(params, "config/parameters.json")
         mlflow.log_dict(self._catalog_config, "config/catalog.json")

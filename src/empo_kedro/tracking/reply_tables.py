@@ -19,8 +19,19 @@ logger = logging.getLogger(__name__)
 REPLY_TABLE = "replies.json"
 # What a reader compares: the conversation, the true reply, the model's reply and its scores.
 TEXT_COLUMNS = ("conv_id", "emotion", "prompt", "context", "reference", "reply")
-SCORE_COLUMNS = ("level_ER", "level_IP", "level_EX", "level_ER_reference", "level_IP_reference",
-                 "level_EX_reference", "diff_ER", "diff_IP", "diff_EX", "diff_mean", "bertscore_f1")
+SCORE_COLUMNS = (
+    "level_ER",
+    "level_IP",
+    "level_EX",
+    "level_ER_reference",
+    "level_IP_reference",
+    "level_EX_reference",
+    "diff_ER",
+    "diff_IP",
+    "diff_EX",
+    "diff_mean",
+    "bertscore_f1",
+)
 
 
 def conversation_text(prompt) -> str:
@@ -46,8 +57,15 @@ def log_reply_table(table: pd.DataFrame, artifact_file: str = REPLY_TABLE, run_i
     logger.info("Logged %d replies as the MLflow table %s", len(table), artifact_file)
 
 
-def sample_reply_table(prompts: Sequence[list[dict]], replies: Sequence[str], references: Sequence[str],
-                       step: int) -> pd.DataFrame:
+def sample_reply_table(
+    prompts: Sequence[list[dict]], replies: Sequence[str], references: Sequence[str], step: int
+) -> pd.DataFrame:
     """Sample replies of a training step (DPO's eval steps), with the chosen reply as the reference."""
-    return pd.DataFrame({"step": step, "prompt": [conversation_text(p) for p in prompts], "reply": list(replies),
-                         "reference": list(references)})
+    return pd.DataFrame(
+        {
+            "step": step,
+            "prompt": [conversation_text(p) for p in prompts],
+            "reply": list(replies),
+            "reference": list(references),
+        }
+    )

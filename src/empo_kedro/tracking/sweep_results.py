@@ -35,7 +35,6 @@ class ResultsError(UserFacingError, RuntimeError):
     """No finished sweep run to report, or one that lacks what the report needs."""
 
 
-
 @dataclass
 class SweepRecord:
     """Everything the results document shows, as plain values (no MLflow objects): what :func:`load_sweep_record`
@@ -82,18 +81,25 @@ def find_sweep_run(client: mlflow.MlflowClient, run_id: str | None, data_root: s
         return run
     experiments = [e.experiment_id for e in client.search_experiments()]
     query = FINAL_DONE_FILTER + (f" and tags.`{DATA_ROOT_TAG}` = '{data_root}'" if data_root else "")
-    runs = client.search_runs(experiments, query, order_by=["attributes.start_time DESC"],
-                              max_results=1) if experiments else []
+    runs = (
+        client.search_runs(experiments, query, order_by=["attributes.start_time DESC"], max_results=1)
+        if experiments
+        else []
+    )
     if not runs:
-        others = client.search_runs(experiments, FINAL_DONE_FILTER, order_by=["attributes.start_time DESC"],
-                                    max_results=5) if experiments else []
-        found = "; ".join(f"{run.info.run_id} ({DATA_ROOT_TAG}={run.data.tags.get(DATA_ROOT_TAG, 'not recorded')})"
-                          for run in others)
+        others = (
+            client.search_runs(experiments, FINAL_DONE_FILTER, order_by=["attributes.start_time DESC"], max_results=5)
+            if experiments
+            else []
+        )
+        found = "; ".join(
+            f"{run.info.run_id} ({DATA_ROOT_TAG}={run.data.tags.get(DATA_ROOT_TAG, 'not recorded')})" for run in others
+        )
         raise ResultsError(
             f"No finished sweep run with outputs under '{data_root}' in {mlflow.get_tracking_uri()}: run `make sweep` "
             "(kedro run --pipeline=sweep) in this environment first, or name one with "
-            "--params results.sweep_run_id=<run id>"
-            + (f" (finished sweeps of other roots: {found})" if found else ""))
+            "--params results.sweep_run_id=<run id>" + (f" (finished sweeps of other roots: {found})" if found else "")
+        )
     return runs[0]
 
 
@@ -120,9 +126,17 @@ def _trial_frame(client: mlflow.MlflowClient, trials_artifact: dict) -> tuple[pd
         if run is None:
             missing.append(trial["trial_id"])
             continue
-        rows.append({"index": trial["index"], "role": trial.get("role", "trial"), "trial_id": trial["trial_id"],
-                     "run_id": run_id, "strategy": run.data.params.get("strategy", trial["strategy"]),
-                     **run.data.params, **run.data.metrics})
+        rows.append(
+            {
+                "index": trial["index"],
+                "role": trial.get("role", "trial"),
+                "trial_id": trial["trial_id"],
+                "run_id": run_id,
+                "strategy": run.data.params.get("strategy", trial["strategy"]),
+                **run.data.params,
+                **run.data.metrics,
+            }
+        )
     return pd.DataFrame(rows), varied, missing
 
 
@@ -134,8 +148,13 @@ def _cis_from_metrics(metrics: Mapping[str, float]) -> pd.DataFrame:
         if parts[0] != "final" or len(parts) != 4:
             continue
         rows.setdefault((parts[1], parts[2]), {})[parts[3]] = value
-    return pd.DataFrame([{"contrast": c, "metric": m, **bounds} for (c, m), bounds in rows.items()
-                         if {"diff", "low", "high"} <= set(bounds)])
+    return pd.DataFrame(
+        [
+            {"contrast": c, "metric": m, **bounds}
+            for (c, m), bounds in rows.items()
+            if {"diff", "low", "high"} <= set(bounds)
+        ]
+    )
 
 
 def _checks_from_metrics(metrics: Mapping[str, float]) -> pd.DataFrame:
@@ -146,23 +165,30 @@ def _checks_from_metrics(metrics: Mapping[str, float]) -> pd.DataFrame:
         if not parts[0].startswith("final_") or len(parts) != 4:
             continue
         rows.setdefault((parts[0].removeprefix("final_"), parts[1], parts[2]), {})[parts[3]] = value
-    frame = pd.DataFrame([{"kind": k, "contrast": c, "metric": m, **bounds} for (k, c, m), bounds in rows.items()
-                          if {"diff", "low", "high"} <= set(bounds)])
+    frame = pd.DataFrame(
+        [
+            {"kind": k, "contrast": c, "metric": m, **bounds}
+            for (k, c, m), bounds in rows.items()
+            if {"diff", "low", "high"} <= set(bounds)
+        ]
+    )
     for column in ("kind", "contrast", "metric", "diff", "low", "high", "raw_diff", "win_rate"):
         if column not in frame.columns:
             frame[column] = pd.Series(dtype=object if column in ("kind", "contrast", "metric") else float)
     return frame
 
 
-def load_sweep_record(run_id: str | None = None, client: mlflow.MlflowClient | None = None,
-                      data_root: str | None = None) -> SweepRecord:
+def load_sweep_record(
+    run_id: str | None = None, client: mlflow.MlflowClient | None = None, data_root: str | None = None
+) -> SweepRecord:
     """Read a finished sweep back from MLflow (the newest one of ``data_root`` when ``run_id`` is None)."""
     client = client or mlflow.MlflowClient()
     parent = find_sweep_run(client, run_id, data_root)
     trials, varied, missing = _trial_frame(client, _artifact(client, parent.info.run_id, TRIALS_ARTIFACT))
     if missing:
-        logger.warning("Results: %d trial(s) have no MLflow run in this store and are left out: %s",
-                       len(missing), missing)
+        logger.warning(
+            "Results: %d trial(s) have no MLflow run in this store and are left out: %s", len(missing), missing
+        )
     final_artifact = _artifact(client, parent.info.run_id, FINAL_ARTIFACT)
     final, final_tags = {}, {}
     for key, value in sorted(parent.data.tags.items()):
@@ -173,10 +199,21 @@ def load_sweep_record(run_id: str | None = None, client: mlflow.MlflowClient | N
             final_tags[variant] = run.data.tags
     order = list(final_artifact.get("variants", {}))
     final = {v: final[v] for v in sorted(final, key=lambda v: order.index(v) if v in order else len(order))}
-    return SweepRecord(run_id=parent.info.run_id, experiment=client.get_experiment(parent.info.experiment_id).name,
-                       tracking_uri=mlflow.get_tracking_uri(), tags=dict(parent.data.tags),
-                       metrics=dict(parent.data.metrics), params=dict(parent.data.params), trials=trials,
-                       varied=varied, final=final, final_tags=final_tags, cis=_cis_from_metrics(parent.data.metrics),
-                       final_artifact=final_artifact, start_time_ms=parent.info.start_time,
-                       end_time_ms=parent.info.end_time, missing_trial_runs=missing,
-                       checks=_checks_from_metrics(parent.data.metrics))
+    return SweepRecord(
+        run_id=parent.info.run_id,
+        experiment=client.get_experiment(parent.info.experiment_id).name,
+        tracking_uri=mlflow.get_tracking_uri(),
+        tags=dict(parent.data.tags),
+        metrics=dict(parent.data.metrics),
+        params=dict(parent.data.params),
+        trials=trials,
+        varied=varied,
+        final=final,
+        final_tags=final_tags,
+        cis=_cis_from_metrics(parent.data.metrics),
+        final_artifact=final_artifact,
+        start_time_ms=parent.info.start_time,
+        end_time_ms=parent.info.end_time,
+        missing_trial_runs=missing,
+        checks=_checks_from_metrics(parent.data.metrics),
+    )

@@ -36,8 +36,11 @@ MAX_PARAM_LENGTH = 6000
 
 
 def _finite(metrics: Mapping[str, Any]) -> dict[str, float]:
-    return {k: float(v) for k, v in metrics.items()
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))}
+    return {
+        k: float(v)
+        for k, v in metrics.items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))
+    }
 
 
 def _params(settings: Mapping[str, Any]) -> dict[str, str]:
@@ -77,8 +80,9 @@ def log_trial_metrics(metrics: Mapping[str, Any]) -> None:
         mlflow.log_metrics(_finite(metrics))
 
 
-def relog_trial(name: str, tags: Mapping[str, str], settings: Mapping[str, Any], metrics: Mapping[str, Any]
-                ) -> str | None:
+def relog_trial(
+    name: str, tags: Mapping[str, str], settings: Mapping[str, Any], metrics: Mapping[str, Any]
+) -> str | None:
     """Log a finished trial whose run this tracking store does not hold (its result came from the sweep folder)."""
     with trial_run(name, {**tags, sweep_schema.RELOGGED: "true"}, settings) as run_id:
         log_trial_metrics(metrics)
@@ -106,14 +110,21 @@ def log_selection(selection: Mapping[str, Any], best: Mapping[str, Any]) -> None
         sweep_schema.BEST_SETTING_PREFIX + sweep_schema.STRATEGY: best["strategy"],
         **{sweep_schema.BEST_SETTING_PREFIX + key: value for key, value in best["settings"].items()},
     }
-    metrics = {sweep_schema.BEST_METRIC_PREFIX + name.removeprefix("eval/"): value
-               for name, value in best["metrics"].items()
-               if name.startswith("eval/")}
+    metrics = {
+        sweep_schema.BEST_METRIC_PREFIX + name.removeprefix("eval/"): value
+        for name, value in best["metrics"].items()
+        if name.startswith("eval/")
+    }
     tag_parent(tags, {**metrics, sweep_schema.N_PASSING_GUARDS: selection["n_passing"]})
 
 
-def log_final_runs(table: pd.DataFrame, cis: pd.DataFrame, variant_tags: Mapping[str, Mapping[str, str]],
-                   common_tags: Mapping[str, str], replies: pd.DataFrame | None = None) -> dict[str, str]:
+def log_final_runs(
+    table: pd.DataFrame,
+    cis: pd.DataFrame,
+    variant_tags: Mapping[str, Mapping[str, str]],
+    common_tags: Mapping[str, str],
+    replies: pd.DataFrame | None = None,
+) -> dict[str, str]:
     """One nested run per test-split variant (``eval/*``, its replies as an MLflow table when given), and the CIs
     as parent metrics; returns run ids."""
     if mlflow.active_run() is None:
@@ -121,8 +132,14 @@ def log_final_runs(table: pd.DataFrame, cis: pd.DataFrame, variant_tags: Mapping
     run_ids = {}
     for variant, row in table.iterrows():
         with mlflow.start_run(run_name=f"final-{variant}", nested=True) as run:
-            mlflow.set_tags({**common_tags, **variant_tags.get(str(variant), {}), sweep_schema.VARIANT: str(variant),
-                             sweep_schema.ROLE: ROLE_FINAL})
+            mlflow.set_tags(
+                {
+                    **common_tags,
+                    **variant_tags.get(str(variant), {}),
+                    sweep_schema.VARIANT: str(variant),
+                    sweep_schema.ROLE: ROLE_FINAL,
+                }
+            )
             mlflow.log_metrics(_finite({f"eval/{k}": v for k, v in row.items()}))
             if replies is not None:
                 log_reply_table(replies.loc[replies["variant"] == variant].drop(columns="variant"))
@@ -141,8 +158,9 @@ def check_metric_name(kind: str, contrast: str, metric: str, bound: str) -> str:
     return f"final_{kind}/{contrast}/{metric}/{bound}"
 
 
-def log_final_checks(robust: pd.DataFrame, seeds: pd.DataFrame, scorer_report: Mapping[str, Any],
-                     classifier_report: Mapping[str, Any]) -> None:
+def log_final_checks(
+    robust: pd.DataFrame, seeds: pd.DataFrame, scorer_report: Mapping[str, Any], classifier_report: Mapping[str, Any]
+) -> None:
     """On the parent run: the length and seed checks (``final_<kind>/...``, with ``raw_diff`` / ``win_rate`` where
     they apply), the mean and sd across seeds (``seeds/<variant>/<metric>/{mean,sd}``, ``seeds/<variant>/n``), the
     EPITOME scorer's held-out figures (``scorer/<mechanism>/<accuracy|macro_f1>`` and ``.../published_...``) and the

@@ -25,6 +25,8 @@ def log_system_run(table: pd.DataFrame, tags: Mapping[str, str], extra_metrics: 
     (run_id,) = log_variant_runs(table, {**tags, "system": system})
     if extra_metrics:
         now_ms = int(time.time() * 1000)
-        mlflow.MlflowClient().log_batch(run_id, metrics=[
-            mlflow.entities.Metric(key, float(value), now_ms, 0) for key, value in extra_metrics.items()])
+        mlflow.MlflowClient().log_batch(
+            run_id,
+            metrics=[mlflow.entities.Metric(key, float(value), now_ms, 0) for key, value in extra_metrics.items()],
+        )
     return run_id

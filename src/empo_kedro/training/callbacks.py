@@ -74,8 +74,9 @@ class MlflowSampleReplies(TrainerCallback):
     step by step (``<prefix>_samples/step_<N>.json`` in the run's artifacts).
     """
 
-    def __init__(self, tokenizer, prompts: list[list[dict]], references: list[str], generation: dict,
-                 prefix: str = "dpo") -> None:
+    def __init__(
+        self, tokenizer, prompts: list[list[dict]], references: list[str], generation: dict, prefix: str = "dpo"
+    ) -> None:
         self.tokenizer, self.prompts, self.references = tokenizer, prompts, references
         self.generation, self.prefix = dict(generation), prefix
 
@@ -94,8 +95,15 @@ class MlflowSampleReplies(TrainerCallback):
         device_type = next(model.parameters()).device.type
         try:
             with torch.autocast(device_type, dtype=half) if half is not None else contextlib.nullcontext():
-                replies = generate_replies(model, self.tokenizer, self.prompts, self.generation, len(self.prompts),
-                                           args.seed, desc=f"{self.prefix} samples")
+                replies = generate_replies(
+                    model,
+                    self.tokenizer,
+                    self.prompts,
+                    self.generation,
+                    len(self.prompts),
+                    args.seed,
+                    desc=f"{self.prefix} samples",
+                )
         finally:
             self.tokenizer.padding_side = padding_side
             model.train(was_training)
@@ -103,5 +111,10 @@ class MlflowSampleReplies(TrainerCallback):
         try:
             log_reply_table(table, f"{self.prefix}_samples/step_{state.global_step:05d}.json")
         except Exception as error:  # noqa: BLE001 (the store is gone: MlflowStepMetrics checkpoints and stops)
-            logger.warning("Sample replies of %s step %d not logged: %s: %s", self.prefix.upper(),
-                           state.global_step, type(error).__name__, str(error)[:300])
+            logger.warning(
+                "Sample replies of %s step %d not logged: %s: %s",
+                self.prefix.upper(),
+                state.global_step,
+                type(error).__name__,
+                str(error)[:300],
+            )

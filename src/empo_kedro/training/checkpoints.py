@@ -37,10 +37,19 @@ RESUME_KEY_FILE = "empo_resume_key.json"
 TRAINER_STATE_FILE = "trainer_state.json"
 CHECKPOINT_NAME = re.compile(r"^checkpoint-(\d+)$")
 # Training keys that do not change the weights a run produces: changing them keeps the checkpoints usable.
-KEYS_NOT_IN_RESUME_KEY = frozenset({
-    "save_strategy", "save_steps", "save_total_limit", "logging_steps", "logging_first_step",
-    "dataloader_num_workers", "per_device_eval_batch_size", "eval_strategy", "eval_steps",
-})
+KEYS_NOT_IN_RESUME_KEY = frozenset(
+    {
+        "save_strategy",
+        "save_steps",
+        "save_total_limit",
+        "logging_steps",
+        "logging_first_step",
+        "dataloader_num_workers",
+        "per_device_eval_batch_size",
+        "eval_strategy",
+        "eval_steps",
+    }
+)
 
 
 def model_lineage(base_fingerprint: str | None, adapter_weights: Iterable[Path | str]) -> dict[str, Any]:
@@ -63,8 +72,17 @@ def resume_key(params: Mapping[str, Any], seed: int, train_dataset: Dataset) -> 
     """Identifies a training configuration: parameters (incl. lineage), seed, number of processes and the data."""
     training = {k: v for k, v in dict(params.get("training", {})).items() if k not in KEYS_NOT_IN_RESUME_KEY}
     relevant = {k: v for k, v in params.items() if k not in ("training", "output_dir", "device", "sample_replies")}
-    payload = json.dumps({"params": relevant, "training": training, "seed": seed, "world_size": world_size(),
-                          "train_data": dataset_digest(train_dataset)}, sort_keys=True, default=str)
+    payload = json.dumps(
+        {
+            "params": relevant,
+            "training": training,
+            "seed": seed,
+            "world_size": world_size(),
+            "train_data": dataset_digest(train_dataset),
+        },
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -112,13 +130,21 @@ def prepare_resume(output_dir: Path, key: str, label: str) -> Path | None:
         checkpoints = checkpoints_in(output_dir)
         recorded = _recorded(output_dir).get("resume_key")
         if checkpoints and recorded != key:
-            logger.warning("%s: removing %d checkpoint(s) in %s: they were written by %s", label, len(checkpoints),
-                           output_dir, "a different configuration" if recorded else "an unknown configuration")
+            logger.warning(
+                "%s: removing %d checkpoint(s) in %s: they were written by %s",
+                label,
+                len(checkpoints),
+                output_dir,
+                "a different configuration" if recorded else "an unknown configuration",
+            )
             _remove(checkpoints)
         incomplete = [path for path in checkpoints_in(output_dir) if not is_complete_checkpoint(path)]
         if incomplete:
-            logger.warning("%s: removing incomplete checkpoint(s) %s (interrupted while saving)", label,
-                           [path.name for path in incomplete])
+            logger.warning(
+                "%s: removing incomplete checkpoint(s) %s (interrupted while saving)",
+                label,
+                [path.name for path in incomplete],
+            )
             _remove(incomplete)
         output_dir.mkdir(parents=True, exist_ok=True)
         temporary = output_dir / f".{RESUME_KEY_FILE}.tmp"
@@ -157,8 +183,9 @@ def train_resumably(trainer: Trainer, key: str, label: str) -> TrainOutput:
         _continue_tracked_run(trainer, checkpoint, trained_by)
     every = f"every {trainer.args.save_steps} steps" if trainer.args.save_strategy == "steps" else "none"
     start = f"resuming from {checkpoint.name}" if checkpoint is not None else "starting from step 0"
-    logger.info("%s: %s on %d process(es); checkpoints (%s) in %s", label, start, trainer.args.world_size, every,
-                output_dir)
+    logger.info(
+        "%s: %s on %d process(es); checkpoints (%s) in %s", label, start, trainer.args.world_size, every, output_dir
+    )
     try:
         result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     except BaseException as error:

@@ -86,7 +86,8 @@ def epoch_ordered_pairs(
     if len(available) < epochs:
         raise TrainingConfigError(
             f"dpo.epochs is {epochs} but the preference set holds {len(available)} draws of rejected turns; "
-            f"rebuild it with data_engineering.preferences.n_epochs >= {epochs} (kedro run --pipeline=data_engineering)"
+            f"rebuild it with data_engineering.preferences.n_epochs >= {epochs} "
+            "(kedro run --pipeline=data_engineering)"
         )
     prompts = rows.loc[rows["epoch"] == available[0], "conv_id"].drop_duplicates()
     if limit is not None and len(prompts) > limit:
@@ -126,20 +127,33 @@ def build_dpo_trainer(
     validate_dpo(params)
     device = resolve_device(params.get("device", "auto"))
     config = make_trainer_config(
-        DPOConfig, resolve_training_block(params["training"], device), "dpo",
-        output_dir=str(output_dir), seed=seed, report_to=[], use_cpu=device == "cpu",
-        num_train_epochs=1, train_sampling_strategy="sequential",
+        DPOConfig,
+        resolve_training_block(params["training"], device),
+        "dpo",
+        output_dir=str(output_dir),
+        seed=seed,
+        report_to=[],
+        use_cpu=device == "cpu",
+        num_train_epochs=1,
+        train_sampling_strategy="sequential",
     )
     policy = get_peft_model(cast_frozen_weights(sft_model, frozen_dtype_of(params)), lora_config(params["lora"]))
     counts = count_parameters(policy)
-    logger.info("DPO: %d training pairs (%d epochs of draws), %d trainable of %d parameters",
-                len(train_pairs), params["epochs"], counts["trainable"], counts["total"])
+    logger.info(
+        "DPO: %d training pairs (%d epochs of draws), %d trainable of %d parameters",
+        len(train_pairs),
+        params["epochs"],
+        counts["trainable"],
+        counts["total"],
+    )
     trainer = DPOTrainer(
         model=policy,
         ref_model=None,
         args=config,
         train_dataset=Dataset.from_list(preference_records(train_pairs)),
-        eval_dataset=Dataset.from_list(preference_records(eval_pairs)) if eval_pairs is not None and len(eval_pairs) else None,
+        eval_dataset=Dataset.from_list(preference_records(eval_pairs))
+        if eval_pairs is not None and len(eval_pairs)
+        else None,
         processing_class=tokenizer,
         callbacks=[MlflowStepMetrics("dpo")],
     )
@@ -159,7 +173,11 @@ def training_order(pairs: pd.DataFrame, params: Mapping[str, Any], seed: int) ->
     """The training pairs in the order the trainer reads them (draw after draw, length-bucketed when configured)."""
     speed = params.get("speed") or {}
     return epoch_ordered_pairs(
-        pairs, params["train_split"], int(params["epochs"]), params.get("max_train_prompts"), seed,
+        pairs,
+        params["train_split"],
+        int(params["epochs"]),
+        params.get("max_train_prompts"),
+        seed,
         bucket_batch_size=int(params["training"].get("per_device_train_batch_size", 8)),
         bucket_window_batches=speed.get("length_bucket_window_batches"),
     )
@@ -179,13 +197,19 @@ def use_reference_cache(trainer: DPOTrainer, params: Mapping[str, Any]) -> dict[
     return attach_reference_log_probs(trainer, cache)
 
 
-def sample_replies_callback(tokenizer: PreTrainedTokenizerBase, eval_pairs: pd.DataFrame,
-                            settings: Mapping[str, Any] | None) -> MlflowSampleReplies:
+def sample_replies_callback(
+    tokenizer: PreTrainedTokenizerBase, eval_pairs: pd.DataFrame, settings: Mapping[str, Any] | None
+) -> MlflowSampleReplies:
     """Replies to the first ``n_prompts`` held-out prompts, logged at each evaluation (none when n_prompts is 0)."""
     settings = settings or {}
     rows = eval_pairs.head(int(settings.get("n_prompts", 0)))
-    return MlflowSampleReplies(tokenizer, [as_turns(p) for p in rows["prompt"]], rows["chosen"].tolist(),
-                               dict(settings.get("generation") or {}), prefix="dpo")
+    return MlflowSampleReplies(
+        tokenizer,
+        [as_turns(p) for p in rows["prompt"]],
+        rows["chosen"].tolist(),
+        dict(settings.get("generation") or {}),
+        prefix="dpo",
+    )
 
 
 def train_dpo(
@@ -207,8 +231,11 @@ def train_dpo(
     with speed_context(params):
         cache_stats = use_reference_cache(trainer, params)
         result = train_resumably(trainer, key, "DPO")
-        metrics: dict[str, float] = {"train_loss": float(result.training_loss), "train_pairs": len(train_pairs),
-                                     **cache_stats}
+        metrics: dict[str, float] = {
+            "train_loss": float(result.training_loss),
+            "train_pairs": len(train_pairs),
+            **cache_stats,
+        }
         if len(eval_pairs):
             heldout = trainer.evaluate(metric_key_prefix="heldout")
             metrics.update({k: float(v) for k, v in heldout.items() if isinstance(v, (int, float))})

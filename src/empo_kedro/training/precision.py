@@ -84,8 +84,9 @@ def bf16_support(device_type: str) -> Bf16Support:
         return Bf16Support(False, f"no bf16 check for device type '{device_type}'")
     flags = cpu_bf16_flags()
     if not flags:
-        return Bf16Support(False, "CPU reports neither AMX nor AVX512-BF16 (bf16 would be emulated, many times "
-                                  "slower than fp32)")
+        return Bf16Support(
+            False, "CPU reports neither AMX nor AVX512-BF16 (bf16 would be emulated, many times slower than fp32)"
+        )
     ratio = matmul_speed_ratio("cpu")
     if ratio < MIN_BF16_SPEED_RATIO:
         return Bf16Support(False, f"CPU reports {'+'.join(flags)} but a bf16 matmul ran at {ratio:.2f}x fp32")
@@ -145,8 +146,11 @@ def resolved_precision(params: Mapping[str, Any]) -> dict[str, Any]:
 
     device = resolve_device((params.get("base_model") or {}).get("device", "auto"))
     support = bf16_support(_device_type(device))
-    resolved: dict[str, Any] = {"resolved.device": device, "resolved.bf16_native": support.native,
-                                "resolved.bf16_reason": support.reason}
+    resolved: dict[str, Any] = {
+        "resolved.device": device,
+        "resolved.bf16_native": support.native,
+        "resolved.bf16_reason": support.reason,
+    }
     for path, kind in PRECISION_SWITCHES:
         present, value = _lookup(params, path)
         if present:

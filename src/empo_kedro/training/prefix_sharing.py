@@ -27,8 +27,13 @@ from empo_kedro.training.trl_private import PROMPT_SHARING, speedup_supported
 logger = logging.getLogger(__name__)
 
 # Logit transforms the shared path does not replicate; models that use them keep TRL's forward.
-_UNSUPPORTED_LOGIT_OPTIONS = ("final_logit_softcapping", "logit_scale", "output_multiplier", "lm_head_multiplier",
-                              "logits_scaling")
+_UNSUPPORTED_LOGIT_OPTIONS = (
+    "final_logit_softcapping",
+    "logit_scale",
+    "output_multiplier",
+    "lm_head_multiplier",
+    "logits_scaling",
+)
 
 
 # Forward arguments that do not change what the shared path computes (PEFT passes several of them as None/False).
@@ -37,12 +42,14 @@ _IGNORED_KWARGS = {"use_cache", "return_dict", "output_attentions", "output_hidd
 
 def _checkpointing(model: PreTrainedModel) -> bool:
     """Gradient checkpointing turns the KV cache off, which the shared path needs."""
-    return model.training and bool(getattr(model, "is_activation_checkpointing",
-                                           getattr(model, "is_gradient_checkpointing", False)))
+    return model.training and bool(
+        getattr(model, "is_activation_checkpointing", getattr(model, "is_gradient_checkpointing", False))
+    )
 
 
-def _shared_prompt_plan(input_ids: torch.Tensor, attention_mask: torch.Tensor | None,
-                        labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+def _shared_prompt_plan(
+    input_ids: torch.Tensor, attention_mask: torch.Tensor | None, labels: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor] | None:
     """Prompt and completion lengths per row if the batch is [chosen; rejected] with shared prompts, else None."""
     rows = input_ids.size(0)
     if rows % 2 or rows == 0:
@@ -67,9 +74,15 @@ def _shared_prompt_plan(input_ids: torch.Tensor, attention_mask: torch.Tensor | 
     return prompt_len, completion_len
 
 
-def _shared_prompt_forward(model: PreTrainedModel, input_ids: torch.Tensor, labels: torch.Tensor,
-                           prompt_len: torch.Tensor, completion_len: torch.Tensor, outputs: Sequence[str],
-                           chunk_size: int) -> Any:
+def _shared_prompt_forward(
+    model: PreTrainedModel,
+    input_ids: torch.Tensor,
+    labels: torch.Tensor,
+    prompt_len: torch.Tensor,
+    completion_len: torch.Tensor,
+    outputs: Sequence[str],
+    chunk_size: int,
+) -> Any:
     from trl.kernels import ChunkedLogProbFunction
     from trl.trainer.utils import FusedCausalLMOutput
 
@@ -111,20 +124,36 @@ def _shared_prompt_forward(model: PreTrainedModel, input_ids: torch.Tensor, labe
     predictors = torch.cat([last_prompt_hidden.repeat(2, 1)[:, None], completion_hidden[:, :-1]], dim=1)
     lm_head = model.get_output_embeddings()
     per_token = ChunkedLogProbFunction.apply(
-        predictors[completion_mask], lm_head.weight, lm_head.bias, completion_ids[completion_mask],
-        1.0, chunk_size, None, 1.0, tuple(outputs),
+        predictors[completion_mask],
+        lm_head.weight,
+        lm_head.bias,
+        completion_ids[completion_mask],
+        1.0,
+        chunk_size,
+        None,
+        1.0,
+        tuple(outputs),
     )
     shifted_mask = labels[:, 1:] != -100  # row-major order equals (row, completion position) order above
     log_probs, entropy, log_sum_sq_probs, mean_logits, is_top1 = (
         None if x is None else x.new_zeros(shifted_mask.shape).masked_scatter(shifted_mask, x) for x in per_token
     )
     loss = -log_probs.sum() / shifted_mask.sum().clamp(min=1)
-    return FusedCausalLMOutput(loss=loss, log_probs=log_probs, entropy=entropy, log_sum_sq_probs=log_sum_sq_probs,
-                               mean_logits=mean_logits, is_top1=is_top1, label_mask=shifted_mask, aux_loss=None)
+    return FusedCausalLMOutput(
+        loss=loss,
+        log_probs=log_probs,
+        entropy=entropy,
+        log_sum_sq_probs=log_sum_sq_probs,
+        mean_logits=mean_logits,
+        is_top1=is_top1,
+        label_mask=shifted_mask,
+        aux_loss=None,
+    )
 
 
-def enable_prompt_sharing(model: PreTrainedModel, outputs: Sequence[str] = ("log_probs", "entropy", "mean_logits",
-                                                                             "is_top1")) -> bool:
+def enable_prompt_sharing(
+    model: PreTrainedModel, outputs: Sequence[str] = ("log_probs", "entropy", "mean_logits", "is_top1")
+) -> bool:
     """Wrap a model that TRL gave a fused LM head so DPO pair batches share their prompt's forward.
 
     Returns False (and leaves the model alone) for models the shared path does not cover.
@@ -148,8 +177,14 @@ def enable_prompt_sharing(model: PreTrainedModel, outputs: Sequence[str] = ("log
     def forward(self, *args, fused_lm_head: bool = False, labels=None, **kwargs):
         plan = None
         given = {key for key, value in kwargs.items() if value is not None and key not in _IGNORED_KWARGS}
-        if fused_lm_head and labels is not None and not args and kwargs.get("input_ids") is not None \
-                and given <= {"input_ids", "attention_mask"} and not _checkpointing(self):
+        if (
+            fused_lm_head
+            and labels is not None
+            and not args
+            and kwargs.get("input_ids") is not None
+            and given <= {"input_ids", "attention_mask"}
+            and not _checkpointing(self)
+        ):
             plan = _shared_prompt_plan(kwargs["input_ids"], kwargs.get("attention_mask"), labels)
         if plan is None:
             return trl_forward(*args, fused_lm_head=fused_lm_head, labels=labels, **kwargs)

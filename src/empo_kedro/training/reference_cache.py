@@ -75,9 +75,14 @@ class ReferenceLogProbCache:
 def computation_settings(trainer: DPOTrainer, frozen_weights_dtype: str) -> dict[str, Any]:
     """Settings of the trainer that change a reference log-prob (part of the reference key)."""
     args = trainer.args
-    return {"frozen_weights_dtype": frozen_weights_dtype, "bf16": bool(args.bf16), "fp16": bool(args.fp16),
-            "max_length": args.max_length, "truncation_mode": args.truncation_mode,
-            "model_dtype": str(next(trainer.model.parameters()).dtype)}
+    return {
+        "frozen_weights_dtype": frozen_weights_dtype,
+        "bf16": bool(args.bf16),
+        "fp16": bool(args.fp16),
+        "max_length": args.max_length,
+        "truncation_mode": args.truncation_mode,
+        "model_dtype": str(next(trainer.model.parameters()).dtype),
+    }
 
 
 def _missing_log_probs(trainer: DPOTrainer, dataset: Dataset, batch_size: int) -> tuple[list[float], list[float]]:
@@ -116,8 +121,10 @@ def attach_reference_log_probs(trainer: DPOTrainer, cache: ReferenceLogProbCache
         if not isinstance(dataset, Dataset):
             raise ValueError(f"The reference log-prob cache needs a map-style {name}, got {type(dataset).__name__}")
         rows = dataset.select_columns(["prompt_ids", "chosen_ids", "rejected_ids"]).to_dict()
-        keys = [(sequence_key(p, c), sequence_key(p, r))
-                for p, c, r in zip(rows["prompt_ids"], rows["chosen_ids"], rows["rejected_ids"], strict=True)]
+        keys = [
+            (sequence_key(p, c), sequence_key(p, r))
+            for p, c, r in zip(rows["prompt_ids"], rows["chosen_ids"], rows["rejected_ids"], strict=True)
+        ]
         missing = [i for i, (c, r) in enumerate(keys) if c not in cache.values or r not in cache.values]
         if missing:
             chosen, rejected = _missing_log_probs(trainer, dataset.select(missing), batch_size)
@@ -133,6 +140,11 @@ def attach_reference_log_probs(trainer: DPOTrainer, cache: ReferenceLogProbCache
     trainer.precompute_ref_logps = True
     stats["reference_precompute_s"] = time.perf_counter() - started
     stats["reference_precompute_cpu_s"] = time.process_time() - cpu_started
-    logger.info("Reference log-probs: %d from the cache %s, %d computed (%.1f s)", stats["reference_cache_hits"],
-                cache.path, stats["reference_cache_computed"], stats["reference_precompute_s"])
+    logger.info(
+        "Reference log-probs: %d from the cache %s, %d computed (%.1f s)",
+        stats["reference_cache_hits"],
+        cache.path,
+        stats["reference_cache_computed"],
+        stats["reference_precompute_s"],
+    )
     return stats

@@ -56,17 +56,31 @@ def build_sft_trainer(
         raise ValueError(f"No SFT conversations in split '{params['train_split']}'")
     device = resolve_device(params.get("device", "auto"))
     config = make_trainer_config(
-        SFTConfig, resolve_training_block(params["training"], device), "sft",
-        output_dir=str(output_dir), seed=seed, report_to=[], use_cpu=device == "cpu",
+        SFTConfig,
+        resolve_training_block(params["training"], device),
+        "sft",
+        output_dir=str(output_dir),
+        seed=seed,
+        report_to=[],
+        use_cpu=device == "cpu",
         assistant_only_loss=True,
     )
     peft_model = get_peft_model(cast_frozen_weights(model, frozen_dtype_of(params)), lora_config(params["lora"]))
     counts = count_parameters(peft_model)
-    logger.info("SFT: %d train / %d eval conversations, %d trainable of %d parameters",
-                len(train), len(evaluation), counts["trainable"], counts["total"])
+    logger.info(
+        "SFT: %d train / %d eval conversations, %d trainable of %d parameters",
+        len(train),
+        len(evaluation),
+        counts["trainable"],
+        counts["total"],
+    )
     return SFTTrainer(
-        model=peft_model, args=config, train_dataset=train, eval_dataset=evaluation if len(evaluation) else None,
-        processing_class=tokenizer, callbacks=[MlflowStepMetrics("sft")],
+        model=peft_model,
+        args=config,
+        train_dataset=train,
+        eval_dataset=evaluation if len(evaluation) else None,
+        processing_class=tokenizer,
+        callbacks=[MlflowStepMetrics("sft")],
     )
 
 
@@ -85,8 +99,10 @@ def train_sft(
         trainer.add_callback(callback)
     with speed_context(params):
         result = train_resumably(trainer, resume_key(params, seed, trainer.train_dataset), "SFT")
-        metrics = {"train_loss": float(result.training_loss),
-                   "trainable_parameters": count_parameters(trainer.model)["trainable"]}
+        metrics = {
+            "train_loss": float(result.training_loss),
+            "trainable_parameters": count_parameters(trainer.model)["trainable"],
+        }
         if trainer.eval_dataset is not None:
             metrics.update({k: float(v) for k, v in trainer.evaluate().items() if isinstance(v, (int, float))})
     return trainer.model, metrics, trainer.state.log_history

@@ -58,8 +58,9 @@ def frozen_dtype_of(params: Mapping[str, Any]) -> torch.dtype | None:
     from empo_kedro.training.config import resolve_device, torch_dtype
     from empo_kedro.training.precision import resolve_dtype_switch
 
-    name = resolve_dtype_switch((params.get("speed") or {}).get("frozen_weights_dtype"),
-                                resolve_device(params.get("device", "auto")))
+    name = resolve_dtype_switch(
+        (params.get("speed") or {}).get("frozen_weights_dtype"), resolve_device(params.get("device", "auto"))
+    )
     return torch_dtype(name) if name else None
 
 
@@ -77,13 +78,20 @@ def cast_frozen_weights(model: PreTrainedModel, dtype: torch.dtype | None) -> Pr
         return model
     output_embeddings = model.get_output_embeddings()
     skip = {id(output_embeddings.weight)} if output_embeddings is not None else set()
-    frozen = [module.weight for module in model.modules()
-              if isinstance(module, torch.nn.Linear) and module.weight.is_floating_point()
-              and id(module.weight) not in skip and module.weight.dtype != dtype]
+    frozen = [
+        module.weight
+        for module in model.modules()
+        if isinstance(module, torch.nn.Linear)
+        and module.weight.is_floating_point()
+        and id(module.weight) not in skip
+        and module.weight.dtype != dtype
+    ]
     if not frozen:
         return model
-    logger.info("Frozen linear weights cast to %s for training (embeddings, norms, buffers and adapter weights stay "
-                "float32)", dtype)
+    logger.info(
+        "Frozen linear weights cast to %s for training (embeddings, norms, buffers and adapter weights stay float32)",
+        dtype,
+    )
     for weight in frozen:
         weight.data = weight.data.to(dtype)
     return model
@@ -104,9 +112,9 @@ def length_bucketed_order(
     window = batch_size * window_batches
     order: list[np.ndarray] = []
     for start in range(0, len(shuffled), window):
-        members = shuffled[start:start + window]
+        members = shuffled[start : start + window]
         members = members[np.argsort(lengths[members], kind="stable")]
-        batches = [members[i:i + batch_size] for i in range(0, len(members), batch_size)]
+        batches = [members[i : i + batch_size] for i in range(0, len(members), batch_size)]
         order.extend(batches[i] for i in rng.permutation(len(batches)))
     return np.concatenate(order) if order else np.empty(0, dtype=int)
 
@@ -116,6 +124,8 @@ def padding_fraction(lengths: Sequence[int], batch_size: int) -> float:
     lengths = np.asarray(lengths)
     if len(lengths) == 0:
         return 0.0
-    padded = sum(int(lengths[i:i + batch_size].max()) * len(lengths[i:i + batch_size])
-                 for i in range(0, len(lengths), batch_size))
+    padded = sum(
+        int(lengths[i : i + batch_size].max()) * len(lengths[i : i + batch_size])
+        for i in range(0, len(lengths), batch_size)
+    )
     return 1.0 - float(lengths.sum()) / padded

@@ -25,11 +25,28 @@ LABELLED_POSITIONS_ONLY = "labelled_positions_only"
 PROMPT_SHARING = "prompt_sharing"
 
 # ChunkedLogProbFunction.forward's parameters after ``ctx``, in the order prefix_sharing passes them.
-CHUNKED_LOGPROB_ARGS = ("hidden", "weight", "bias", "targets", "temperature", "chunk_size",
-                        "final_logit_softcapping", "logit_scale", "outputs")
+CHUNKED_LOGPROB_ARGS = (
+    "hidden",
+    "weight",
+    "bias",
+    "targets",
+    "temperature",
+    "chunk_size",
+    "final_logit_softcapping",
+    "logit_scale",
+    "outputs",
+)
 # FusedCausalLMOutput fields prefix_sharing fills.
-FUSED_OUTPUT_FIELDS = ("loss", "log_probs", "entropy", "log_sum_sq_probs", "mean_logits", "is_top1", "label_mask",
-                       "aux_loss")
+FUSED_OUTPUT_FIELDS = (
+    "loss",
+    "log_probs",
+    "entropy",
+    "log_sum_sq_probs",
+    "mean_logits",
+    "is_top1",
+    "label_mask",
+    "aux_loss",
+)
 
 _warned: set[str] = set()
 
@@ -106,6 +123,10 @@ def speedup_supported(speedup: str) -> bool:
     problems = missing_names(speedup)
     if problems and speedup not in _warned:
         _warned.add(speedup)
-        logger.warning("Speed-up '%s' switched off: the installed TRL does not match what it relies on (%s); "
-                       "training runs TRL's own code for it", speedup, "; ".join(problems))
+        logger.warning(
+            "Speed-up '%s' switched off: the installed TRL does not match what it relies on (%s); "
+            "training runs TRL's own code for it",
+            speedup,
+            "; ".join(problems),
+        )
     return not problems

@@ -64,13 +64,10 @@ def encode_pairs(
     """
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError(
-            "The EPITOME scorer needs a fast (Rust) tokenizer for offset mappings; "
-            f"got {type(tokenizer).__name__}"
+            f"The EPITOME scorer needs a fast (Rust) tokenizer for offset mappings; got {type(tokenizer).__name__}"
         )
     if len(seeker_posts) != len(responses):
-        raise ValueError(
-            f"seeker_posts and responses differ in length: {len(seeker_posts)} != {len(responses)}"
-        )
+        raise ValueError(f"seeker_posts and responses differ in length: {len(seeker_posts)} != {len(responses)}")
     seekers = ["" if s is None else str(s) for s in seeker_posts]
     resps = ["" if r is None else str(r) for r in responses]
     n_special = _num_pair_special_tokens(tokenizer)

@@ -61,6 +61,4 @@ def build_model(encoder_config: Any, cfg: Mapping[str, Any]) -> EpitomeModel:
     from transformers import AutoModel
 
     encoder = AutoModel.from_config(encoder_config)
-    return EpitomeModel(
-        encoder.float(), cfg["mechanisms"], cfg["pooling"], cfg["dropout"], cfg["rationale_head"]
-    )
+    return EpitomeModel(encoder.float(), cfg["mechanisms"], cfg["pooling"], cfg["dropout"], cfg["rationale_head"])

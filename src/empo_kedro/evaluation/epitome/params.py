@@ -113,8 +113,9 @@ class EpitomeScorerParams:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values (lists, not tuples), as recorded in the training metrics."""
-        return {key: list(value) if isinstance(value, tuple) else value
-                for key, value in dataclasses.asdict(self).items()}
+        return {
+            key: list(value) if isinstance(value, tuple) else value for key, value in dataclasses.asdict(self).items()
+        }
 
 
 def resolve_device(name: str) -> torch.device:

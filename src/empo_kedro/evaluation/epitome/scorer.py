@@ -46,9 +46,7 @@ def level_metrics(
             raise ValueError(f"{mech}: {len(y_true)} true levels but {len(y_pred)} predictions")
         out[mech] = {
             "accuracy": float(accuracy_score(y_true, y_pred)),
-            "macro_f1": float(
-                f1_score(y_true, y_pred, labels=list(LEVELS), average="macro", zero_division=0)
-            ),
+            "macro_f1": float(f1_score(y_true, y_pred, labels=list(LEVELS), average="macro", zero_division=0)),
             "confusion": confusion_matrix(y_true, y_pred, labels=list(LEVELS)).tolist(),
             "n": int(len(y_true)),
         }
@@ -181,8 +179,7 @@ class EpitomeScorer:
         cfg = json.loads(cfg_path.read_text())
         if cfg.get("format_version") != FORMAT_VERSION:
             raise ValueError(
-                f"{cfg_path}: unsupported format_version {cfg.get('format_version')!r} "
-                f"(expected {FORMAT_VERSION})"
+                f"{cfg_path}: unsupported format_version {cfg.get('format_version')!r} (expected {FORMAT_VERSION})"
             )
         encoder_config = AutoConfig.from_pretrained(str(directory / ENCODER_CONFIG_DIR))
         model = build_model(encoder_config, cfg)

@@ -95,9 +95,7 @@ def check_training_pairs(pairs_df: pd.DataFrame, p: EpitomeScorerParams) -> None
     if p.uses_rationales:
         missing = [f"rationales_{m}" for m in p.mechanisms if f"rationales_{m}" not in pairs_df.columns]
         if missing:
-            raise ValueError(
-                f"pairs_df lacks {missing}; provide them or set params['rationale_loss_weight'] = 0"
-            )
+            raise ValueError(f"pairs_df lacks {missing}; provide them or set params['rationale_loss_weight'] = 0")
 
 
 def split_validation(
@@ -222,8 +220,9 @@ def train_one_epoch(run: TrainingRun, epoch: int, rng: np.random.Generator) -> f
     """One pass over the training set in length-bucketed batches; returns the mean training loss."""
     p, model, device = run.params, run.scorer.model, run.device
     model.train()
-    batches = bucketed_batches([len(it["input_ids"]) for it in run.items], int(p.batch_size),
-                               int(p.length_bucket_factor), rng)
+    batches = bucketed_batches(
+        [len(it["input_ids"]) for it in run.items], int(p.batch_size), int(p.length_bucket_factor), rng
+    )
     iterator: Any = tqdm(batches, desc=f"epoch {epoch}", leave=False) if p.progress_bar else batches
     pad_id = run.scorer.tokenizer.pad_token_id or 0
     rationale_loss = nn.BCEWithLogitsLoss(reduction="sum")
@@ -381,7 +380,12 @@ def train_epitome_scorer(
 
     logger.info(
         "Training EPITOME scorer on %d pairs (val %d), encoder %s, %d epochs max, %d steps/epoch, device %s",
-        len(train_df), len(val_df), encoder_src, p.epochs, steps_per_epoch, device,
+        len(train_df),
+        len(val_df),
+        encoder_src,
+        p.epochs,
+        steps_per_epoch,
+        device,
     )
     history, best_epoch, best_score, best_val, train_seconds = train_epochs(run, val_df, seed)
     bias_report: dict[str, Any] = {}

@@ -65,8 +65,17 @@ def make_data_report(
     report = build_data_report(
         read_reports, dialogue_drops, pair_drops, dialogues, pairs, emotion_map, params.strategy
     )
-    summary = {k: report[k] for k in ("rows_read", "lines_skipped", "dialogues_per_split",
-                                      "dialogues_dropped_or_repaired", "prompts_without_pair",
-                                      "pairs_per_split_epoch", "labels_without_opposite")}
+    summary = {
+        k: report[k]
+        for k in (
+            "rows_read",
+            "lines_skipped",
+            "dialogues_per_split",
+            "dialogues_dropped_or_repaired",
+            "prompts_without_pair",
+            "pairs_per_split_epoch",
+            "labels_without_opposite",
+        )
+    }
     logger.info("Data report: %s", json.dumps(summary, indent=1))
     return report

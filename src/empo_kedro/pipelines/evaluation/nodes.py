@@ -41,18 +41,23 @@ from empo_kedro.training.modeling import load_tokenizer
 
 logger = logging.getLogger(__name__)
 
-STALE_DPO_HINT = ("Re-run `kedro run --pipeline=dpo` (DPO must be trained on the current SFT adapter), "
-                  "then the evaluation.")
+STALE_DPO_HINT = (
+    "Re-run `kedro run --pipeline=dpo` (DPO must be trained on the current SFT adapter), then the evaluation."
+)
 # Held-out figures of the original EPITOME classifiers (RoBERTa bi-encoder; Sharma et al. 2020, rounded as in
 # ../shared/data/README.md to 79/74, 84/63, 93/73).
-PUBLISHED_EPITOME = {"ER": {"accuracy": 0.79, "macro_f1": 0.745}, "IP": {"accuracy": 0.84, "macro_f1": 0.626},
-                     "EX": {"accuracy": 0.93, "macro_f1": 0.726}}
+PUBLISHED_EPITOME = {
+    "ER": {"accuracy": 0.79, "macro_f1": 0.745},
+    "IP": {"accuracy": 0.84, "macro_f1": 0.626},
+    "EX": {"accuracy": 0.93, "macro_f1": 0.726},
+}
 # Contrasts of the length and seed checks in the evaluation pipeline (the sweep adds the ablation).
 ROBUSTNESS_CONTRASTS = ((DPO, SFT), (DPO, SFT_LEN), (SFT_LEN, SFT))
 
 
-def make_eval_prompts(dialogues: pd.DataFrame, params: EvaluationParams, system_prompt: str, seed: int
-                      ) -> pd.DataFrame:
+def make_eval_prompts(
+    dialogues: pd.DataFrame, params: EvaluationParams, system_prompt: str, seed: int
+) -> pd.DataFrame:
     return select_eval_prompts(dialogues, params.split, params.n_prompts, system_prompt, seed)
 
 
@@ -61,17 +66,35 @@ def check_dpo_lineage(sft_adapter: AdapterHandle, dpo_adapter: AdapterHandle) ->
     check_trained_on(dpo_adapter, [*sft_adapter.merged_parents, sft_adapter.path], "SFT adapter", STALE_DPO_HINT)
 
 
-def _variants(base_model: LocalModel, sft_adapter: AdapterHandle, dpo_adapter: AdapterHandle,
-              model_params: BaseModelParams, reply_cache: ResultCache | None = None) -> VariantModel:
+def _variants(
+    base_model: LocalModel,
+    sft_adapter: AdapterHandle,
+    dpo_adapter: AdapterHandle,
+    model_params: BaseModelParams,
+    reply_cache: ResultCache | None = None,
+) -> VariantModel:
     """Base, SFT and DPO on one copy of the base weights, once DPO is known to be trained on this SFT adapter."""
     check_dpo_lineage(sft_adapter, dpo_adapter)
-    return VariantModel(base_model.path, sft_adapter.path, dpo_adapter.path, model_params,
-                        autocast_dtype=model_params.get("eval_autocast"), reply_cache=reply_cache)
+    return VariantModel(
+        base_model.path,
+        sft_adapter.path,
+        dpo_adapter.path,
+        model_params,
+        autocast_dtype=model_params.get("eval_autocast"),
+        reply_cache=reply_cache,
+    )
 
 
-def generate_variant_replies(base_model: LocalModel, sft_adapter: AdapterHandle, dpo_adapter: AdapterHandle,
-                             eval_prompts: pd.DataFrame, generation_cache: ResultCache,
-                             model_params: BaseModelParams, params: EvaluationParams, seed: int) -> pd.DataFrame:
+def generate_variant_replies(
+    base_model: LocalModel,
+    sft_adapter: AdapterHandle,
+    dpo_adapter: AdapterHandle,
+    eval_prompts: pd.DataFrame,
+    generation_cache: ResultCache,
+    model_params: BaseModelParams,
+    params: EvaluationParams,
+    seed: int,
+) -> pd.DataFrame:
     """The same prompts and decoding settings for base, SFT and DPO (``evaluation.generation.backend``); with the
     transformers backend each variant's replies are cached as soon as they are made, so a rerun after a kill
     generates only the missing ones."""
@@ -80,29 +103,50 @@ def generate_variant_replies(base_model: LocalModel, sft_adapter: AdapterHandle,
         check_dpo_lineage(sft_adapter, dpo_adapter)
         if params.get("length_matched", {}).get("enabled", False):
             logger.warning("sft_len (length-matched SFT) needs the transformers backend: left out with vLLM")
-        return vllm_variant_replies(base_model.path, sft_adapter.path, dpo_adapter.path, eval_prompts, tokenizer,
-                                    params["generation"], params.get("vllm") or {}, model_params, seed)
+        return vllm_variant_replies(
+            base_model.path,
+            sft_adapter.path,
+            dpo_adapter.path,
+            eval_prompts,
+            tokenizer,
+            params["generation"],
+            params.get("vllm") or {},
+            model_params,
+            seed,
+        )
     models = _variants(base_model, sft_adapter, dpo_adapter, model_params, generation_cache)
-    replies = variant_replies(models, models.variants, eval_prompts, tokenizer, params["generation"],
-                              params["batch_size"], seed)
+    replies = variant_replies(
+        models, models.variants, eval_prompts, tokenizer, params["generation"], params["batch_size"], seed
+    )
     if not params.get("length_matched", {}).get("enabled", False):
         return replies
     dpo = replies.loc[replies["variant"] == DPO].set_index("conv_id").loc[eval_prompts["conv_id"], "response"]
-    matched = length_matched_replies(models, SFT, SFT_LEN, eval_prompts, reply_token_counts(tokenizer, dpo.tolist()),
-                                     tokenizer, params["generation"], params["batch_size"], seed)
+    matched = length_matched_replies(
+        models,
+        SFT,
+        SFT_LEN,
+        eval_prompts,
+        reply_token_counts(tokenizer, dpo.tolist()),
+        tokenizer,
+        params["generation"],
+        params["batch_size"],
+        seed,
+    )
     return pd.concat([replies, matched.drop(columns=["target_tokens", "reply_tokens"])], ignore_index=True)
 
 
 def train_epitome(epitome_pairs: pd.DataFrame, params: EpitomeParams, seed: int) -> tuple[EpitomeScorer, dict]:
     """Train the ER/IP/EX scorer; report held-out accuracy and macro-F1 beside the published figures."""
-    train, val, test = split_pairs(epitome_pairs, params["val_fraction"], params["test_fraction"], seed,
-                                   group_column=params.get("group_column"))
+    train, val, test = split_pairs(
+        epitome_pairs, params["val_fraction"], params["test_fraction"], seed, group_column=params.get("group_column")
+    )
     scorer, training_metrics = train_epitome_scorer(train, params.get("encoder"), params["scorer"], seed, val_df=val)
     heldout = scorer.evaluate_frame(test) if len(test) else {}
     report = {
         "n_pairs": {"train": len(train), "val": len(val), "test": len(test)},
-        "heldout_test": {m: {k: v for k, v in heldout.get(m, {}).items() if k in ("accuracy", "macro_f1")}
-                         for m in heldout},
+        "heldout_test": {
+            m: {k: v for k, v in heldout.get(m, {}).items() if k in ("accuracy", "macro_f1")} for m in heldout
+        },
         "published": PUBLISHED_EPITOME,
         "training": {k: v for k, v in training_metrics.items() if isinstance(v, (int, float, str))},
     }
@@ -112,22 +156,35 @@ def train_epitome(epitome_pairs: pd.DataFrame, params: EpitomeParams, seed: int)
 
 def epitome_metrics(report: dict) -> dict:
     """The held-out scorer figures as MLflow metrics."""
-    return {f"{m}_{k}": {"value": float(v), "step": 0}
-            for m, values in report["heldout_test"].items() for k, v in values.items()}
+    return {
+        f"{m}_{k}": {"value": float(v), "step": 0}
+        for m, values in report["heldout_test"].items()
+        for k, v in values.items()
+    }
 
 
-def score_replies(generations: pd.DataFrame, scorer: EpitomeScorer, emotion_classifier: EmotionClassifier,
-                  strategy: str, emotion_maps: dict, emotion_labels: list[str], params: EvaluationParams
-                  ) -> pd.DataFrame:
+def score_replies(
+    generations: pd.DataFrame,
+    scorer: EpitomeScorer,
+    emotion_classifier: EmotionClassifier,
+    strategy: str,
+    emotion_maps: dict,
+    emotion_labels: list[str],
+    params: EvaluationParams,
+) -> pd.DataFrame:
     """Per prompt and variant: EPITOME levels and squared gaps, BERTScore against the reference, length, and the
     emotion fit (mass on the conversation's emotion, top-3 hit, mass on its opposite in the pairs' map)."""
     scores = score_reply_frame(generations, scorer, params)
-    return add_emotion_fit(scores, emotion_classifier, opposites_for(strategy, emotion_maps, emotion_labels,
-                                                                     params["emotion"]["fallback_map"]))
+    return add_emotion_fit(
+        scores,
+        emotion_classifier,
+        opposites_for(strategy, emotion_maps, emotion_labels, params["emotion"]["fallback_map"]),
+    )
 
 
-def train_emotion(dialogues: pd.DataFrame, emotion_labels: list[str], params: EmotionParams, seed: int
-                  ) -> tuple[EmotionClassifier, dict]:
+def train_emotion(
+    dialogues: pd.DataFrame, emotion_labels: list[str], params: EmotionParams, seed: int
+) -> tuple[EmotionClassifier, dict]:
     """The emotion classifier on the train split's listener turns; top-1 / top-3 accuracy on held-out turns."""
     started = time.perf_counter()
     train = listener_turns(dialogues, params["train_split"])
@@ -137,10 +194,18 @@ def train_emotion(dialogues: pd.DataFrame, emotion_labels: list[str], params: Em
         train = train.sample(n=int(limit), random_state=seed)
     heldout = listener_turns(dialogues, params["heldout_split"])
     if train.empty or heldout.empty:
-        raise EmotionDataError(f"No listener turns in the dialogues' split '{params['train_split']}' or "
-                               f"'{params['heldout_split']}' (evaluation.emotion.train_split / heldout_split)")
-    classifier = train_emotion_classifier(train["text"].tolist(), train["emotion"].tolist(), emotion_labels,
-                                          params["classifier"], seed, params.get("encoder"))
+        raise EmotionDataError(
+            f"No listener turns in the dialogues' split '{params['train_split']}' or "
+            f"'{params['heldout_split']}' (evaluation.emotion.train_split / heldout_split)"
+        )
+    classifier = train_emotion_classifier(
+        train["text"].tolist(),
+        train["emotion"].tolist(),
+        emotion_labels,
+        params["classifier"],
+        seed,
+        params.get("encoder"),
+    )
     report = heldout_report(classifier, heldout, len(train), time.perf_counter() - started)
     logger.info("Emotion classifier held-out (%s): %s", params["heldout_split"], report)
     return classifier, report
@@ -151,8 +216,14 @@ def emotion_metrics(report: dict) -> dict:
     return {k: {"value": float(v), "step": 0} for k, v in report.items() if isinstance(v, (int, float))}
 
 
-def measure_retention(base_model: LocalModel, sft_adapter: AdapterHandle, dpo_adapter: AdapterHandle,
-                      model_params: BaseModelParams, params: RetentionParams, seed: int) -> tuple[dict, dict]:
+def measure_retention(
+    base_model: LocalModel,
+    sft_adapter: AdapterHandle,
+    dpo_adapter: AdapterHandle,
+    model_params: BaseModelParams,
+    params: RetentionParams,
+    seed: int,
+) -> tuple[dict, dict]:
     """MMLU accuracy (lm-eval) and mean per-token KL to the base on general, non-ED texts, per variant."""
     models = _variants(base_model, sft_adapter, dpo_adapter, model_params)
     tokenizer = load_tokenizer(sft_adapter.path)
@@ -160,25 +231,44 @@ def measure_retention(base_model: LocalModel, sft_adapter: AdapterHandle, dpo_ad
     return variant_evaluation.measure_retention(models, models.variants, tokenizer, texts, params, seed)
 
 
-def compare_variants(scores: pd.DataFrame, retention: dict, retention_items: dict, dpo_adapter: AdapterHandle,
-                     params: EvaluationParams, seed: int, eval_prompts: pd.DataFrame | None = None):
+def compare_variants(
+    scores: pd.DataFrame,
+    retention: dict,
+    retention_items: dict,
+    dpo_adapter: AdapterHandle,
+    params: EvaluationParams,
+    seed: int,
+    eval_prompts: pd.DataFrame | None = None,
+):
     """The comparison table (CSV and Markdown), bootstrap CIs, plots, and one nested MLflow run per variant
     holding its metrics and its replies as an MLflow table."""
     orders = params["distinct_orders"]
     table = comparison_table(scores, retention, orders)
-    cis = bootstrap_differences(scores, retention_items, orders, params["bootstrap"]["n_resamples"],
-                                params["bootstrap"]["confidence"], seed,
-                                contrasts=[("sft", "base"), ("dpo", "sft"), (DPO, SFT_LEN)])
-    robust = robustness_cis(scores, groups_of(table.index.tolist(), []), ROBUSTNESS_CONTRASTS,
-                            params["robustness"]["metrics"],
-                            {**params["robustness"], "confidence": params["bootstrap"]["confidence"]}, seed)
+    cis = bootstrap_differences(
+        scores,
+        retention_items,
+        orders,
+        params["bootstrap"]["n_resamples"],
+        params["bootstrap"]["confidence"],
+        seed,
+        contrasts=[("sft", "base"), ("dpo", "sft"), (DPO, SFT_LEN)],
+    )
+    robust = robustness_cis(
+        scores,
+        groups_of(table.index.tolist(), []),
+        ROBUSTNESS_CONTRASTS,
+        params["robustness"]["metrics"],
+        {**params["robustness"], "confidence": params["bootstrap"]["confidence"]},
+        seed,
+    )
     ceiling = reference_emotion_fit(scores)
     if ceiling:  # the human replies' emotion fit: the ceiling of the emotion-fit columns
         table.loc["reference", list(ceiling)] = list(ceiling.values())
     backbone = scores["bertscore_backbone"].iloc[0]
     markdown = (
-        "# Base vs SFT vs DPO\n\n" + table.round(4).to_markdown() +
-        f"\n\nBERTScore backbone: {backbone}; not comparable with scores from other backbones.\n"
+        "# Base vs SFT vs DPO\n\n"
+        + table.round(4).to_markdown()
+        + f"\n\nBERTScore backbone: {backbone}; not comparable with scores from other backbones.\n"
         "diff_* = mean squared gap between the EPITOME level of the generated and the true reply (lower is better).\n"
         f"{SFT_LEN}: SFT decoding each prompt to the token length of DPO's reply. emotion_*: the emotion classifier's "
         "mass on the conversation's emotion, top-3 hit, mass on its opposite; the `reference` row is the human "
@@ -186,15 +276,18 @@ def compare_variants(scores: pd.DataFrame, retention: dict, retention_items: dic
         "\n## Bootstrap 95% CIs of the differences\n\n" + cis.round(4).to_markdown(index=False) + "\n"
         f"\n## Length control\n\n{LENGTH_ADJUSTED_FORM}. lc_win_rate: the win probability of the tuned variant at "
         "equal length (lower diff_mean wins, ties half; its null is 0.5).\n\n"
-        + robust.round(4).to_markdown(index=False) + "\n"
+        + robust.round(4).to_markdown(index=False)
+        + "\n"
     )
-    metrics_plot = plot_metrics(table.drop(index="reference", errors="ignore"),
-                                ["diff_ER", "diff_IP", "diff_EX", "diff_mean", "bertscore_f1", "mmlu_accuracy",
-                                 "kl_to_base"], "Base vs SFT vs DPO")
-    curves = plot_training_curves(dpo_adapter.metadata.get("log_history", []),
-                                  ["loss", "rewards/margins", "rewards/accuracies"], "DPO training")
-    log_variant_runs(_with_robustness(table, robust), {"backbone": backbone}, replies=scores,
-                     prompts=eval_prompts)
+    metrics_plot = plot_metrics(
+        table.drop(index="reference", errors="ignore"),
+        ["diff_ER", "diff_IP", "diff_EX", "diff_mean", "bertscore_f1", "mmlu_accuracy", "kl_to_base"],
+        "Base vs SFT vs DPO",
+    )
+    curves = plot_training_curves(
+        dpo_adapter.metadata.get("log_history", []), ["loss", "rewards/margins", "rewards/accuracies"], "DPO training"
+    )
+    log_variant_runs(_with_robustness(table, robust), {"backbone": backbone}, replies=scores, prompts=eval_prompts)
     return table.reset_index(), markdown, cis, robust, metrics_plot, curves
 
 
@@ -207,6 +300,9 @@ def _with_robustness(table: pd.DataFrame, robust: pd.DataFrame) -> pd.DataFrame:
         if row.kind == "seeds" or tuned not in table.index:
             continue
         name = f"{row.kind}_vs_{reference}/{row.metric}"
-        table.loc[tuned, name], table.loc[tuned, f"{name}_low"], table.loc[tuned, f"{name}_high"] = \
-            row.diff, row.low, row.high
+        table.loc[tuned, name], table.loc[tuned, f"{name}_low"], table.loc[tuned, f"{name}_high"] = (
+            row.diff,
+            row.low,
+            row.high,
+        )
     return table

@@ -7,7 +7,13 @@ from . import nodes
 
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
-        [Node(nodes.write_results, inputs="params:results", outputs=["results_document", "results_plot"],
-              name="write_results")],
+        [
+            Node(
+                nodes.write_results,
+                inputs="params:results",
+                outputs=["results_document", "results_plot"],
+                name="write_results",
+            )
+        ],
         tags="results",
     )

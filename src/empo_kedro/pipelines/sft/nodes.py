@@ -27,16 +27,23 @@ def provision_base_model(base_model_params: BaseModelParams) -> BaseModelSpec:
 
 
 def train_sft_adapter(
-    base_model: LocalModel, sft_conversations: pd.DataFrame, base_model_params: BaseModelParams, sft_params: SftParams,
-    seed: int
+    base_model: LocalModel,
+    sft_conversations: pd.DataFrame,
+    base_model_params: BaseModelParams,
+    sft_params: SftParams,
+    seed: int,
 ) -> tuple[TrainedAdapter, dict]:
     """Train a LoRA adapter on listener turns; returns it with its final metrics."""
     torch.manual_seed(seed)
     tokenizer = ensure_generation_markers(load_tokenizer(base_model.path, base_model_params.trust_remote_code))
     model = load_causal_lm(base_model.path, base_model_params)
-    params = {**sft_params, "device": base_model_params.get("device", "auto"),
-              "lineage": model_lineage(base_model.provenance.get("fingerprint"), [])}  # keys its checkpoints
-    peft_model, metrics, log_history = train_sft(model, tokenizer, sft_conversations, params, seed,
-                                                 Path(sft_params.output_dir))
+    params = {
+        **sft_params,
+        "device": base_model_params.get("device", "auto"),
+        "lineage": model_lineage(base_model.provenance.get("fingerprint"), []),
+    }  # keys its checkpoints
+    peft_model, metrics, log_history = train_sft(
+        model, tokenizer, sft_conversations, params, seed, Path(sft_params.output_dir)
+    )
     adapter = trained_adapter("sft", peft_model, tokenizer, base_model, [], metrics, log_history)
     return adapter, as_mlflow_metrics(metrics)

@@ -8,8 +8,12 @@ from . import nodes
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
-            Node(nodes.provision_base_model, inputs="params:base_model", outputs="base_model",
-                 name="provision_base_model"),
+            Node(
+                nodes.provision_base_model,
+                inputs="params:base_model",
+                outputs="base_model",
+                name="provision_base_model",
+            ),
             Node(
                 nodes.train_sft_adapter,
                 inputs=["base_model", "sft_conversations", "params:base_model", "params:sft", "params:seed"],

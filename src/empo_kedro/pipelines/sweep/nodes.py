@@ -37,41 +37,80 @@ def plan_sweep(sweep: SweepParams, dpo: DpoParams, preferences: PreferencesParam
     return plan
 
 
-def build_sweep_pairs(dialogues: pd.DataFrame, plan: list[dict], sweep: SweepParams,
-                      preferences: PreferencesParams,
-                      emotion_maps: dict, emotion_labels: list[str], system_prompt: str, seed: int) -> pd.DataFrame:
+def build_sweep_pairs(
+    dialogues: pd.DataFrame,
+    plan: list[dict],
+    sweep: SweepParams,
+    preferences: PreferencesParams,
+    emotion_maps: dict,
+    emotion_labels: list[str],
+    system_prompt: str,
+    seed: int,
+) -> pd.DataFrame:
     """Preference pairs for every strategy a trial or the ablation may use, from the same dialogues, with a
     ``strategy`` column. Draw k of a strategy is the same whatever the number of draws."""
     final = sweep["final"]
-    strategies = sorted({spec["strategy"] for spec in plan}
-                        | {final["ablation_strategy"], final["ablation_counterpart"]})
+    strategies = sorted(
+        {spec["strategy"] for spec in plan} | {final["ablation_strategy"], final["ablation_counterpart"]}
+    )
     n_epochs = max([int(spec["dpo_params"]["epochs"]) for spec in plan] + [int(final.get("epochs") or 0)])
     frames = []
     for strategy in strategies:
         emotion_map = load_emotion_map(strategy, emotion_maps, emotion_labels)
         if emotion_map is not None:
             check_coverage(emotion_map, dialogues["emotion"].unique())
-        pairs, missing = build_preference_pairs(dialogues, emotion_map, system_prompt, preferences["prompt_turns"],
-                                                n_epochs, seed)
+        pairs, missing = build_preference_pairs(
+            dialogues, emotion_map, system_prompt, preferences["prompt_turns"], n_epochs, seed
+        )
         if pairs.empty:
             raise SweepConfigError(f"No preference pairs with strategy '{strategy}': {missing}")
-        logger.info("Sweep pairs: %s: %d pairs (%d draws); prompts without a pair: %s", strategy, len(pairs),
-                    n_epochs, missing or "none")
+        logger.info(
+            "Sweep pairs: %s: %d pairs (%d draws); prompts without a pair: %s",
+            strategy,
+            len(pairs),
+            n_epochs,
+            missing or "none",
+        )
         frames.append(pairs.assign(strategy=strategy))
     return pd.concat(frames, ignore_index=True)
 
 
-def _context(base_model: LocalModel, sft_adapter: AdapterHandle, dialogues: pd.DataFrame, scorer: EpitomeScorer,
-             store: TrialStore, plan: list[dict], model_params: BaseModelParams, eval_params: EvaluationParams,
-             sweep: SweepParams,
-             system_prompt: str, seed: int) -> SweepContext:
+def _context(
+    base_model: LocalModel,
+    sft_adapter: AdapterHandle,
+    dialogues: pd.DataFrame,
+    scorer: EpitomeScorer,
+    store: TrialStore,
+    plan: list[dict],
+    model_params: BaseModelParams,
+    eval_params: EvaluationParams,
+    sweep: SweepParams,
+    system_prompt: str,
+    seed: int,
+) -> SweepContext:
     selection = sweep["selection"]
     prompts = select_eval_prompts(dialogues, selection["split"], selection.get("n_prompts"), system_prompt, seed)
     n_kl_texts = selection.get("kl_n_texts") or eval_params["retention"]["kl"]["n_texts"]
-    ctx = SweepContext(base_model, sft_adapter, model_params, eval_params, scorer, prompts, kl_texts(n_kl_texts, seed),
-                       store, seed, selection["split"])
-    ctx.sweep_id = fingerprint({"plan": [[s["dpo_params"], s["strategy"]] for s in plan], "eval": ctx.eval_key,
-                                "lineage": ctx.lineage, "seed": seed})
+    ctx = SweepContext(
+        base_model,
+        sft_adapter,
+        model_params,
+        eval_params,
+        scorer,
+        prompts,
+        kl_texts(n_kl_texts, seed),
+        store,
+        seed,
+        selection["split"],
+    )
+    ctx.sweep_id = fingerprint(
+        {
+            "plan": [[s["dpo_params"], s["strategy"]] for s in plan],
+            "eval": ctx.eval_key,
+            "lineage": ctx.lineage,
+            "seed": seed,
+        }
+    )
     return ctx
 
 
@@ -83,28 +122,51 @@ def _wall(record: dict) -> float:
     return record["metrics"].get("trial/train_wall_s", 0.0) + record["metrics"].get("trial/eval_wall_s", 0.0)
 
 
-def run_sweep_trials(base_model: LocalModel, sft_adapter: AdapterHandle, pairs: pd.DataFrame,
-                     dialogues: pd.DataFrame, scorer: EpitomeScorer, store: TrialStore, plan: list[dict],
-                     model_params: BaseModelParams, eval_params: EvaluationParams, sweep: SweepParams,
-                     system_prompt: str, seed: int) -> dict:
+def run_sweep_trials(
+    base_model: LocalModel,
+    sft_adapter: AdapterHandle,
+    pairs: pd.DataFrame,
+    dialogues: pd.DataFrame,
+    scorer: EpitomeScorer,
+    store: TrialStore,
+    plan: list[dict],
+    model_params: BaseModelParams,
+    eval_params: EvaluationParams,
+    sweep: SweepParams,
+    system_prompt: str,
+    seed: int,
+) -> dict:
     """Every trial of the plan, trained and scored on the selection split or reused from the sweep folder."""
     started = time.perf_counter()
-    ctx = _context(base_model, sft_adapter, dialogues, scorer, store, plan, model_params, eval_params, sweep,
-                   system_prompt, seed)
+    ctx = _context(
+        base_model, sft_adapter, dialogues, scorer, store, plan, model_params, eval_params, sweep, system_prompt, seed
+    )
     splits = dialogues["split"].value_counts().sort_index()
-    sweep_runs.tag_parent({sweep_schema.SWEEP_ID: ctx.sweep_id, sweep_schema.STORE: store.root,
-                           sweep_schema.SELECTION_PROMPTS: len(ctx.prompts),
-                           sweep_schema.DATA_DIALOGUES: ", ".join(f"{k}={v}" for k, v in splits.items()),
-                           **machine_tags()})
+    sweep_runs.tag_parent(
+        {
+            sweep_schema.SWEEP_ID: ctx.sweep_id,
+            sweep_schema.STORE: store.root,
+            sweep_schema.SELECTION_PROMPTS: len(ctx.prompts),
+            sweep_schema.DATA_DIALOGUES: ", ".join(f"{k}={v}" for k, v in splits.items()),
+            **machine_tags(),
+        }
+    )
     reference = sft_reference(ctx)
-    sweep_runs.tag_parent({}, {sweep_schema.SFT_METRIC_PREFIX + k.removeprefix("eval/"): v
-                               for k, v in reference["metrics"].items()})
+    sweep_runs.tag_parent(
+        {}, {sweep_schema.SFT_METRIC_PREFIX + k.removeprefix("eval/"): v for k, v in reference["metrics"].items()}
+    )
     trials = [run_trial(ctx, spec, _strategy_pairs(pairs, spec["strategy"]), reference) for spec in plan]
     reused = sum(t["reused"] for t in trials)
     logger.info("Sweep: %d trials, %d of them reused from %s", len(trials), reused, store.root)
-    sweep_runs.tag_parent({}, {sweep_schema.N_TRIALS: len(trials), sweep_schema.N_REUSED: reused,
-                               sweep_schema.TRIALS_WALL_S: sum(map(_wall, trials)) + reference.get("wall_s", 0.0),
-                               sweep_schema.SESSION_TRIALS_WALL_S: time.perf_counter() - started})
+    sweep_runs.tag_parent(
+        {},
+        {
+            sweep_schema.N_TRIALS: len(trials),
+            sweep_schema.N_REUSED: reused,
+            sweep_schema.TRIALS_WALL_S: sum(map(_wall, trials)) + reference.get("wall_s", 0.0),
+            sweep_schema.SESSION_TRIALS_WALL_S: time.perf_counter() - started,
+        },
+    )
     return {"sweep_id": ctx.sweep_id, "split": ctx.split, "reference": reference["metrics"], "trials": trials}
 
 
@@ -114,121 +176,249 @@ def select_sweep_trial(sweep_trials: dict, sweep: SweepParams) -> dict:
     best = next(t for t in sweep_trials["trials"] if t["trial_id"] == selection["best_trial"])
     selection.update(split=sweep_trials["split"], sweep_id=sweep_trials["sweep_id"], best=best)
     if not selection["guards_passed"]:
-        logger.warning("Sweep: no trial passes the guards %s; the best of all is reported: %s",
-                       selection["guards"], selection["guard_failures"])
+        logger.warning(
+            "Sweep: no trial passes the guards %s; the best of all is reported: %s",
+            selection["guards"],
+            selection["guard_failures"],
+        )
     sweep_runs.log_selection(selection, best)
-    logger.info("Sweep: best trial %s (%s = %.4f; SFT %s) with %s", best["trial_id"], selection["metric"],
-                selection["value"], selection["reference_value"], {**best["settings"], "strategy": best["strategy"]})
+    logger.info(
+        "Sweep: best trial %s (%s = %.4f; SFT %s) with %s",
+        best["trial_id"],
+        selection["metric"],
+        selection["value"],
+        selection["reference_value"],
+        {**best["settings"], "strategy": best["strategy"]},
+    )
     return selection
 
 
-def run_sweep_ablation(base_model: LocalModel, sft_adapter: AdapterHandle, pairs: pd.DataFrame,
-                       dialogues: pd.DataFrame, scorer: EpitomeScorer, store: TrialStore, plan: list[dict],
-                       selection: dict, model_params: BaseModelParams, eval_params: EvaluationParams,
-                       sweep: SweepParams, system_prompt: str,
-                       seed: int) -> dict:
+def run_sweep_ablation(
+    base_model: LocalModel,
+    sft_adapter: AdapterHandle,
+    pairs: pd.DataFrame,
+    dialogues: pd.DataFrame,
+    scorer: EpitomeScorer,
+    store: TrialStore,
+    plan: list[dict],
+    selection: dict,
+    model_params: BaseModelParams,
+    eval_params: EvaluationParams,
+    sweep: SweepParams,
+    system_prompt: str,
+    seed: int,
+) -> dict:
     """The best settings with random rejected turns (reused when the grid held it), scored on the same split."""
     started = time.perf_counter()
-    ctx = _context(base_model, sft_adapter, dialogues, scorer, store, plan, model_params, eval_params, sweep,
-                   system_prompt, seed)
+    ctx = _context(
+        base_model, sft_adapter, dialogues, scorer, store, plan, model_params, eval_params, sweep, system_prompt, seed
+    )
     spec = ablation_spec(plan, selection["best"], sweep["final"])
-    record = run_trial(ctx, spec, _strategy_pairs(pairs, spec["strategy"]), sft_reference(ctx),
-                       role=sweep_schema.ROLE_ABLATION)
-    sweep_runs.tag_parent({sweep_schema.ABLATION_TRIAL: record["trial_id"],
-                           sweep_schema.ABLATION_STRATEGY: record["strategy"],
-                           sweep_schema.ABLATION_RUN_ID: record["mlflow_run_id"] or ""},
-                          {sweep_schema.ABLATION_WALL_S: _wall(record),
-                           sweep_schema.SESSION_ABLATION_WALL_S: time.perf_counter() - started})
+    record = run_trial(
+        ctx, spec, _strategy_pairs(pairs, spec["strategy"]), sft_reference(ctx), role=sweep_schema.ROLE_ABLATION
+    )
+    sweep_runs.tag_parent(
+        {
+            sweep_schema.ABLATION_TRIAL: record["trial_id"],
+            sweep_schema.ABLATION_STRATEGY: record["strategy"],
+            sweep_schema.ABLATION_RUN_ID: record["mlflow_run_id"] or "",
+        },
+        {
+            sweep_schema.ABLATION_WALL_S: _wall(record),
+            sweep_schema.SESSION_ABLATION_WALL_S: time.perf_counter() - started,
+        },
+    )
     return record
 
 
-def train_sweep_final_models(base_model: LocalModel, sft_adapter: AdapterHandle, pairs: pd.DataFrame,
-                             dialogues: pd.DataFrame, scorer: EpitomeScorer, store: TrialStore, plan: list[dict],
-                             selection: dict, ablation: dict, model_params: BaseModelParams,
-                             eval_params: EvaluationParams, sweep: SweepParams,
-                             system_prompt: str, seed: int) -> dict:
+def train_sweep_final_models(
+    base_model: LocalModel,
+    sft_adapter: AdapterHandle,
+    pairs: pd.DataFrame,
+    dialogues: pd.DataFrame,
+    scorer: EpitomeScorer,
+    store: TrialStore,
+    plan: list[dict],
+    selection: dict,
+    ablation: dict,
+    model_params: BaseModelParams,
+    eval_params: EvaluationParams,
+    sweep: SweepParams,
+    system_prompt: str,
+    seed: int,
+) -> dict:
     """The chosen settings and the ablation, each with ``sweep.final.n_seeds`` training seeds (and the final size):
     arm -> the records of its seeds (seed 0 at the trials' size is the selected trial / the ablation itself)."""
     started = time.perf_counter()
     final = sweep["final"]
-    ctx = _context(base_model, sft_adapter, dialogues, scorer, store, plan, model_params, eval_params, sweep,
-                   system_prompt, seed)
+    ctx = _context(
+        base_model, sft_adapter, dialogues, scorer, store, plan, model_params, eval_params, sweep, system_prompt, seed
+    )
     ablation_name = ablation_variant(ablation["strategy"])
-    specs = {DPO: plan[int(selection["best"]["index"])],
-             ablation_name: ablation_spec(plan, selection["best"], final)}
-    models = train_final_models(ctx, specs, {DPO: selection["best"], ablation_name: ablation},
-                                lambda strategy: _strategy_pairs(pairs, strategy), final, sft_reference(ctx))
+    specs = {DPO: plan[int(selection["best"]["index"])], ablation_name: ablation_spec(plan, selection["best"], final)}
+    models = train_final_models(
+        ctx,
+        specs,
+        {DPO: selection["best"], ablation_name: ablation},
+        lambda strategy: _strategy_pairs(pairs, strategy),
+        final,
+        sft_reference(ctx),
+    )
     trained = sum(not r.get("reused", True) for records in models.values() for r in records)
-    sweep_runs.tag_parent({"sweep.final_n_seeds": final.get("n_seeds", 1),
-                           "sweep.final_train_size": models[DPO][0]["size"]},
-                          {"sweep/final_models_wall_s": sum(_wall(r) for records in models.values()
-                                                            for r in records[1:] if "metrics" in r),
-                           "sweep/session_final_models_wall_s": time.perf_counter() - started})
-    logger.info("Sweep: final models %s (%d trained this session)",
-                {arm: [r["trial_id"] for r in records] for arm, records in models.items()}, trained)
+    sweep_runs.tag_parent(
+        {"sweep.final_n_seeds": final.get("n_seeds", 1), "sweep.final_train_size": models[DPO][0]["size"]},
+        {
+            "sweep/final_models_wall_s": sum(
+                _wall(r) for records in models.values() for r in records[1:] if "metrics" in r
+            ),
+            "sweep/session_final_models_wall_s": time.perf_counter() - started,
+        },
+    )
+    logger.info(
+        "Sweep: final models %s (%d trained this session)",
+        {arm: [r["trial_id"] for r in records] for arm, records in models.items()},
+        trained,
+    )
     return {"ablation": ablation_name, "models": models}
 
 
-def evaluate_sweep_final(base_model: LocalModel, sft_adapter: AdapterHandle, store: TrialStore, selection: dict,
-                         final_models: dict, dialogues: pd.DataFrame, scorer: EpitomeScorer,
-                         emotion_classifier: EmotionClassifier, scorer_report: dict, classifier_report: dict,
-                         emotion_maps: dict, emotion_labels: list[str], model_params: BaseModelParams,
-                         eval_params: EvaluationParams, sweep: SweepParams, system_prompt: str, seed: int) -> dict:
+def evaluate_sweep_final(
+    base_model: LocalModel,
+    sft_adapter: AdapterHandle,
+    store: TrialStore,
+    selection: dict,
+    final_models: dict,
+    dialogues: pd.DataFrame,
+    scorer: EpitomeScorer,
+    emotion_classifier: EmotionClassifier,
+    scorer_report: dict,
+    classifier_report: dict,
+    emotion_maps: dict,
+    emotion_labels: list[str],
+    model_params: BaseModelParams,
+    eval_params: EvaluationParams,
+    sweep: SweepParams,
+    system_prompt: str,
+    seed: int,
+) -> dict:
     """Base / SFT / DPO(best) / DPO(ablation) (every seed) / sft_len on the final split with CIs, length and seed
     checks and the emotion fit; one nested MLflow run per variant, the checks and the scorers' figures on the
     sweep's run."""
     final = sweep["final"]
     ablation_name, models = final_models["ablation"], final_models["models"]
     dpo_strategy = models[DPO][0]["strategy"]
-    opposites = opposites_for(dpo_strategy if dpo_strategy != RANDOM_STRATEGY else final["ablation_counterpart"],
-                             emotion_maps, emotion_labels, eval_params["emotion"]["fallback_map"])
+    opposites = opposites_for(
+        dpo_strategy if dpo_strategy != RANDOM_STRATEGY else final["ablation_counterpart"],
+        emotion_maps,
+        emotion_labels,
+        eval_params["emotion"]["fallback_map"],
+    )
     prompts = select_eval_prompts(dialogues, final["split"], final.get("n_prompts"), system_prompt, seed)
-    result = cached_compare_final(store, models, ablation_name, base_model, sft_adapter, prompts, scorer,
-                                  emotion_classifier, opposites, model_params, eval_params, final, seed)
+    result = cached_compare_final(
+        store,
+        models,
+        ablation_name,
+        base_model,
+        sft_adapter,
+        prompts,
+        scorer,
+        emotion_classifier,
+        opposites,
+        model_params,
+        eval_params,
+        final,
+        seed,
+    )
     table, cis, samples = result["table"], result["cis"], result["samples"]
     if result["reused"]:
         logger.info("Sweep: the final comparison of these trials on '%s' is already done, reusing it", final["split"])
     records = {r["variant"]: r for arm in models.values() for r in arm}
-    variants = {v: {"trial_id": records[v]["trial_id"] if v in records else "",
-                    "strategy": records[v]["strategy"] if v in records else "",
-                    "train_seed": str(records[v]["train_seed"]) if v in records else "",
-                    "mlflow_trial_run_id": (records[v].get("mlflow_run_id") or "") if v in records else ""}
-                for v in table.index}
+    variants = {
+        v: {
+            "trial_id": records[v]["trial_id"] if v in records else "",
+            "strategy": records[v]["strategy"] if v in records else "",
+            "train_seed": str(records[v]["train_seed"]) if v in records else "",
+            "mlflow_trial_run_id": (records[v].get("mlflow_run_id") or "") if v in records else "",
+        }
+        for v in table.index
+    }
     run_ids = sweep_runs.log_final_runs(
-        table, cis, {v: {sweep_schema.TRIAL_ID: i["trial_id"], "strategy": i["strategy"], "train_seed": i["train_seed"]}
-                     for v, i in variants.items() if i["trial_id"]},
-        {sweep_schema.SWEEP_ID: selection["sweep_id"], "split": final["split"]})
+        table,
+        cis,
+        {
+            v: {sweep_schema.TRIAL_ID: i["trial_id"], "strategy": i["strategy"], "train_seed": i["train_seed"]}
+            for v, i in variants.items()
+            if i["trial_id"]
+        },
+        {sweep_schema.SWEEP_ID: selection["sweep_id"], "split": final["split"]},
+    )
     sweep_runs.log_final_checks(result["robust"], result["seeds"], scorer_report, classifier_report)
-    sweep_runs.tag_parent({sweep_schema.FINAL_DONE: "true", sweep_schema.FINAL_SPLIT: final["split"],
-                           sweep_schema.FINAL_MMLU: str(bool(final.get("mmlu", True))).lower(),
-                           "sweep.final_ablation": ablation_name, "sweep.final_opposite_map": dpo_strategy},
-                          {sweep_schema.FINAL_WALL_S: result["wall_s"]})
+    sweep_runs.tag_parent(
+        {
+            sweep_schema.FINAL_DONE: "true",
+            sweep_schema.FINAL_SPLIT: final["split"],
+            sweep_schema.FINAL_MMLU: str(bool(final.get("mmlu", True))).lower(),
+            "sweep.final_ablation": ablation_name,
+            "sweep.final_opposite_map": dpo_strategy,
+        },
+        {sweep_schema.FINAL_WALL_S: result["wall_s"]},
+    )
     key_metrics = cis["metric"].isin(["diff_mean", "bertscore_f1", "kl_to_base", "mmlu_correct"])
-    logger.info("Sweep, final on '%s':\n%s\n%s\n%s", final["split"], table.round(4).to_string(),
-                cis.loc[key_metrics].round(4).to_string(index=False), result["robust"].round(4).to_string(index=False))
-    return {"split": final["split"], "n_prompts": len(prompts), "variants": variants,
-            "table": json_records(table.reset_index(names="variant")), "cis": json_records(cis),
-            "robust": json_records(result["robust"]), "seeds": json_records(result["seeds"]), "samples": samples,
-            "mlflow_run_ids": run_ids, "wall_s": result["wall_s"], "reused": result["reused"]}
+    logger.info(
+        "Sweep, final on '%s':\n%s\n%s\n%s",
+        final["split"],
+        table.round(4).to_string(),
+        cis.loc[key_metrics].round(4).to_string(index=False),
+        result["robust"].round(4).to_string(index=False),
+    )
+    return {
+        "split": final["split"],
+        "n_prompts": len(prompts),
+        "variants": variants,
+        "table": json_records(table.reset_index(names="variant")),
+        "cis": json_records(cis),
+        "robust": json_records(result["robust"]),
+        "seeds": json_records(result["seeds"]),
+        "samples": samples,
+        "mlflow_run_ids": run_ids,
+        "wall_s": result["wall_s"],
+        "reused": result["reused"],
+    }
 
 
 def plot_sweep_trials(sweep_trials: dict, selection: dict, sweep: SweepParams):
     """The selection metric of every trial against the varied settings (``sweep.plot.x``)."""
-    rows = [{"trial_id": t["trial_id"], "strategy": t["strategy"], **t["settings"], **t["metrics"]}
-            for t in sweep_trials["trials"]]
+    rows = [
+        {"trial_id": t["trial_id"], "strategy": t["strategy"], **t["settings"], **t["metrics"]}
+        for t in sweep_trials["trials"]
+    ]
     metric, frame = selection["metric"], pd.DataFrame(rows)
     varied = list(sweep_trials["trials"][0]["settings"]) if sweep_trials["trials"] else []
-    return plot_sweep(frame, sweep["plot"]["x"], metric, sweep_trials["reference"].get(metric),
-                      selection["best_trial"], f"Sweep on the '{sweep_trials['split']}' split",
-                      style_key=categorical_setting(frame, varied))
+    return plot_sweep(
+        frame,
+        sweep["plot"]["x"],
+        metric,
+        sweep_trials["reference"].get(metric),
+        selection["best_trial"],
+        f"Sweep on the '{sweep_trials['split']}' split",
+        style_key=categorical_setting(frame, varied),
+    )
 
 
-def register_sweep_champion(base_model: LocalModel, sft_adapter: AdapterHandle, store: TrialStore, selection: dict,
-                            model_params: dict, registry: dict, system_prompt: str) -> dict:
+def register_sweep_champion(
+    base_model: LocalModel,
+    sft_adapter: AdapterHandle,
+    store: TrialStore,
+    selection: dict,
+    model_params: dict,
+    registry: dict,
+    system_prompt: str,
+) -> dict:
     """The chosen trial as a registered chat model with the ``registry.sweep_alias`` alias (``champion``)."""
     best = store.adapter(selection["best"]["trial_id"])
     if best is None:
         raise SweepConfigError(f"The chosen trial {selection['best']['trial_id']} has no adapter in {store.root}")
-    registered = register_chat_models(base_model, sft_adapter, best, model_params, registry, system_prompt,
-                                      aliases=[registry["sweep_alias"]])
+    registered = register_chat_models(
+        base_model, sft_adapter, best, model_params, registry, system_prompt, aliases=[registry["sweep_alias"]]
+    )
     return {**registered, "trial_id": selection["best"]["trial_id"]}

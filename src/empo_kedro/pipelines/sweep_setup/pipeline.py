@@ -8,10 +8,17 @@ from kedro.pipeline import Pipeline
 
 from empo_kedro.pipelines import data_engineering, evaluation, sft
 
-SCORER_NODES = ("train_epitome_scorer", "log_epitome_scorer_metrics", "train_emotion_classifier",
-                "log_emotion_classifier_metrics")
+SCORER_NODES = (
+    "train_epitome_scorer",
+    "log_epitome_scorer_metrics",
+    "train_emotion_classifier",
+    "log_emotion_classifier_metrics",
+)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return (data_engineering.create_pipeline() + sft.create_pipeline()
-            + evaluation.create_pipeline().only_nodes(*SCORER_NODES))
+    return (
+        data_engineering.create_pipeline()
+        + sft.create_pipeline()
+        + evaluation.create_pipeline().only_nodes(*SCORER_NODES)
+    )

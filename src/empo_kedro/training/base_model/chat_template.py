@@ -114,7 +114,7 @@ def _split_trailing_whitespace(tail: list[str]) -> tuple[list[str], list[str]]:
         stripped = value.rstrip()
         if stripped == value:
             break
-        trailing.insert(0, repr(value[len(stripped):]))
+        trailing.insert(0, repr(value[len(stripped) :]))
         core.pop()
         if stripped:
             core.append(repr(stripped))
@@ -135,31 +135,39 @@ def _rewrite_output_expression(match: re.Match[str]) -> str | None:
         return None
     idx = content_idx[0]
     var = _CONTENT_REF_RE.search(terms[idx]).group(1)
-    core_tail, trailing = _split_trailing_whitespace(terms[idx + 1:])
+    core_tail, trailing = _split_trailing_whitespace(terms[idx + 1 :])
     if not core_tail:  # nothing (no end-of-turn token) follows the content inside this expression
         return None
     prefix = terms[:idx]
     marked = (
         ("{{ " + " + ".join(prefix) + " }}" if prefix else "")
-        + "{% generation %}{{ " + " + ".join([terms[idx], *core_tail]) + " }}{% endgeneration %}"
+        + "{% generation %}{{ "
+        + " + ".join([terms[idx], *core_tail])
+        + " }}{% endgeneration %}"
         + ("{{ " + " + ".join(trailing) + " }}" if trailing else "")
     )
     # `{%+`/`+%}` switch off lstrip_blocks/trim_blocks (transformers enables both), so the new block tags eat no
     # whitespace that the original `{{ }}` kept; `-` keeps the original's explicit trimming.
     open_tag = "{%-" if left_dash else "{%+"
     close_tag = "-%}" if right_dash else "+%}"
-    return (
-        f"{open_tag} if {var}['role'] == 'assistant' %}}{marked}{{% else %}}{{{{{expr}}}}}{{% endif {close_tag}"
-    )
+    return f"{open_tag} if {var}['role'] == 'assistant' %}}{marked}{{% else %}}{{{{{expr}}}}}{{% endif {close_tag}"
 
 
-def _render(template: str, messages: list[dict[str, str]], add_generation_prompt: bool,
-            special_tokens: Mapping[str, str], with_mask: bool) -> tuple[str, list[tuple[int, int]]]:
+def _render(
+    template: str,
+    messages: list[dict[str, str]],
+    add_generation_prompt: bool,
+    special_tokens: Mapping[str, str],
+    with_mask: bool,
+) -> tuple[str, list[tuple[int, int]]]:
     from transformers.utils.chat_template_utils import render_jinja_template
 
     rendered, indices = render_jinja_template(
-        conversations=[messages], chat_template=template, add_generation_prompt=add_generation_prompt,
-        return_assistant_tokens_mask=with_mask, **special_tokens,
+        conversations=[messages],
+        chat_template=template,
+        add_generation_prompt=add_generation_prompt,
+        return_assistant_tokens_mask=with_mask,
+        **special_tokens,
     )
     return rendered[0], (indices[0] if with_mask else [])
 
@@ -246,11 +254,15 @@ def chat_template_with_generation_markers(template: str, special_tokens: Mapping
 def assistant_mask_ends_with_special_token(tokenizer: PreTrainedTokenizerBase) -> bool:
     """True if, for a user/assistant/user conversation, the assistant mask's last non-blank token is an added
     (special) token -- i.e. the model is trained to emit its end-of-turn token (the same probe TRL runs)."""
-    messages = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"},
-                {"role": "user", "content": "bye"}]
+    messages = [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "hello"},
+        {"role": "user", "content": "bye"},
+    ]
     try:
-        out = tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True,
-                                            return_assistant_tokens_mask=True)
+        out = tokenizer.apply_chat_template(
+            messages, tokenize=True, return_dict=True, return_assistant_tokens_mask=True
+        )
     except (ValueError, TypeError, NotImplementedError) as exc:  # e.g. slow tokenizers have no offsets
         logger.warning("Could not compute an assistant mask with this tokenizer: %s", exc)
         return False
@@ -260,4 +272,3 @@ def assistant_mask_ends_with_special_token(tokenizer: PreTrainedTokenizerBase) -
         if tokenizer.decode([token_id]).strip():
             return token_id in added_ids
     return False
-

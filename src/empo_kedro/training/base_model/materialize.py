@@ -50,8 +50,10 @@ def build_from_pretrained(spec: BaseModelSpec, build_dir: Path) -> dict[str, Any
         tokenizer = AutoTokenizer.from_pretrained(name, **kwargs)
         model = AutoModelForCausalLM.from_pretrained(name, use_safetensors=True, dtype="auto", **kwargs)
     except Exception as exc:
-        hint = "" if local.is_dir() else (
-            " (a hub id needs hub access or a populated HF cache; here only PyPI is reachable)"
+        hint = (
+            ""
+            if local.is_dir()
+            else (" (a hub id needs hub access or a populated HF cache; here only PyPI is reachable)")
         )
         raise BaseModelProvisioningError(
             f"could not load pretrained model {spec.name_or_path!r}{hint}: {exc}"
@@ -62,10 +64,17 @@ def build_from_pretrained(spec: BaseModelSpec, build_dir: Path) -> dict[str, Any
     model.save_pretrained(str(build_dir))
     tokenizer.save_pretrained(str(build_dir))
     timings["save_s"] = time.perf_counter() - start
-    source = {"name_or_path": spec.name_or_path, "local": local.is_dir(),
-              "commit_hash": getattr(model.config, "_commit_hash", None)}
-    return {"source": source, "tokenizer": tokenizer_info, "timings": timings,
-            "conversion": {"dtype": str(model.dtype)}}
+    source = {
+        "name_or_path": spec.name_or_path,
+        "local": local.is_dir(),
+        "commit_hash": getattr(model.config, "_commit_hash", None),
+    }
+    return {
+        "source": source,
+        "tokenizer": tokenizer_info,
+        "timings": timings,
+        "conversion": {"dtype": str(model.dtype)},
+    }
 
 
 @contextlib.contextmanager
@@ -125,14 +134,19 @@ def materialize_base_model(spec: BaseModelSpec, target_dir: Path, wheel_cache_di
         if target_dir.exists():
             if not target_dir.is_dir():
                 raise BaseModelProvisioningError(f"{target_dir} exists and is not a folder")
-            if any(target_dir.iterdir()) and not ((target_dir / PROVENANCE_FILE).exists()
-                                                  or (target_dir / "config.json").exists()):
+            if any(target_dir.iterdir()) and not (
+                (target_dir / PROVENANCE_FILE).exists() or (target_dir / "config.json").exists()
+            ):
                 raise BaseModelProvisioningError(
                     f"refusing to replace {target_dir}: it is not empty and does not look like a model folder"
                 )
             if provenance is not None:
-                logger.info("Base model in %s has another fingerprint (%s): rebuilding for %s", target_dir,
-                            str(provenance.get("fingerprint"))[:12], fingerprint[:12])
+                logger.info(
+                    "Base model in %s has another fingerprint (%s): rebuilding for %s",
+                    target_dir,
+                    str(provenance.get("fingerprint"))[:12],
+                    fingerprint[:12],
+                )
         for stale in target_dir.parent.glob(f".{target_dir.name}.tmp-*"):
             shutil.rmtree(stale, ignore_errors=True)
         for stale in target_dir.parent.glob(f".{target_dir.name}.old-*"):

