@@ -11,6 +11,7 @@ import mlflow
 import pytest
 
 from empo_kedro.reporting.results import describe_difference, describe_win_rate, num
+from empo_kedro.tracking.reply_tables import REPLY_TABLE
 from tests.conftest import run_kedro
 
 SETUP = {
@@ -93,6 +94,9 @@ def test_sweep_selects_on_valid_resumes_and_reports_the_mlflow_numbers(kedro_pro
     assert all("eval/mmlu_accuracy" in final[v].data.metrics for v in ("base", "sft", "dpo", ablation))
     assert {"eval/emotion_p_true", "eval/emotion_p_opposite"} <= set(final["reference"].data.metrics)
     assert final["sft_len"].data.metrics["eval/length_words"] > 0
+    for variant in ("base", "sft", "dpo", "sft_len"):  # each variant's replies as an MLflow table
+        table = mlflow.load_table(REPLY_TABLE, run_ids=[final[variant].info.run_id])
+        assert len(table) == 6 and table["reply"].notna().all()
     champion = client.get_model_version_by_alias("empo-dpo", "champion")  # the chosen trial, registered
     registered = json.loads((project / "data" / "08_reporting" / "sweep_champion.json").read_text())
     assert registered["trial_id"] == best and registered["dpo"]["version"] == str(champion.version)

@@ -31,6 +31,7 @@ from empo_kedro.evaluation.vllm_generation import decoding_settings
 from empo_kedro.io.model_datasets import AdapterHandle, LocalModel
 from empo_kedro.io.sweep_store import TrialStore
 from empo_kedro.sweep.space import fingerprint
+from empo_kedro.tracking.reply_tables import reply_table
 from empo_kedro.training.modeling import load_tokenizer
 from empo_kedro.training.precision import resolved_eval_autocast
 
@@ -129,7 +130,11 @@ def compare_final(
         [c for c in table.columns if c != "n_prompts"],
     )
     samples = sample_replies(scores, variants, int(final.get("n_samples", 5)), (DPO, SFT))
-    return {"table": table, "cis": cis, "robust": robust, "seeds": seeds, "samples": samples}
+    replies = pd.concat(
+        [reply_table(scores.loc[scores["variant"] == v], prompts).assign(variant=v) for v in variants],
+        ignore_index=True,
+    )
+    return {"table": table, "cis": cis, "robust": robust, "seeds": seeds, "samples": samples, "replies": replies}
 
 
 def classifier_fingerprint(classifier: EmotionClassifier | None) -> str | None:
@@ -223,6 +228,7 @@ def cached_compare_final(
             "robust": pd.DataFrame(cached.get("robust", [])),
             "seeds": pd.DataFrame(cached.get("seeds", [])),
             "samples": cached["samples"],
+            "replies": pd.DataFrame(cached["replies"]) if cached.get("replies") else None,
             "wall_s": cached.get("wall_s", 0.0),
             "reused": True,
         }
@@ -256,6 +262,7 @@ def cached_compare_final(
             "robust": json_records(result["robust"]),
             "seeds": json_records(result["seeds"]),
             "samples": result["samples"],
+            "replies": json_records(result["replies"]),
             "wall_s": wall,
         },
     )

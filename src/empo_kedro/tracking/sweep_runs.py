@@ -141,7 +141,7 @@ def log_final_runs(
                 }
             )
             mlflow.log_metrics(_finite({f"eval/{k}": v for k, v in row.items()}))
-            if replies is not None:
+            if replies is not None and (replies["variant"] == variant).any():  # the reference row has no replies
                 log_reply_table(replies.loc[replies["variant"] == variant].drop(columns="variant"))
             run_ids[str(variant)] = run.info.run_id
     ci_metrics = {}

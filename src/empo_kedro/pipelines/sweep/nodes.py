@@ -351,6 +351,7 @@ def evaluate_sweep_final(
             if i["trial_id"]
         },
         {sweep_schema.SWEEP_ID: selection["sweep_id"], "split": final["split"]},
+        replies=result.get("replies"),
     )
     sweep_runs.log_final_checks(result["robust"], result["seeds"], scorer_report, classifier_report)
     sweep_runs.tag_parent(
