@@ -186,7 +186,7 @@ def train_emotion_classifier(
             "(ed_emotion_labels in parameters_emotions.yml)"
         )
     path = str(encoder or default_encoder_path())
-    model = EmotionModel(AutoModel.from_pretrained(path).float(), len(labels))
+    model = EmotionModel(AutoModel.from_pretrained(path, use_safetensors=True).float(), len(labels))
     classifier = EmotionClassifier(model, AutoTokenizer.from_pretrained(path), labels, config)
     features = classifier.embed(texts)
     fit = LogisticRegression(
