@@ -59,14 +59,19 @@ def test_data_sft_dpo_end_to_end_on_the_embedded_model(kedro_project_with_base_m
     # Evaluation: the table, the CIs, plots, and one nested run per variant with the same metric names.
     reporting = project / "data" / "08_reporting"
     table = pd.read_csv(reporting / "comparison.csv")
-    assert table["variant"].tolist() == ["base", "sft", "dpo"]
+    assert table["variant"].tolist() == ["base", "sft", "dpo", "sft_len", "reference"]  # sft_len: SFT at DPO's length
     assert {"diff_mean", "bertscore_f1", "mmlu_accuracy", "kl_to_base", "distinct_2"} <= set(table.columns)
     assert table.loc[table.variant == "base", "kl_to_base"].item() == 0
     assert (reporting / "comparison.png").stat().st_size > 0 and (reporting / "comparison.md").is_file()
     variant_runs = [r for r in all_runs if "variant" in r.data.tags]
-    assert sorted(r.data.tags["variant"] for r in variant_runs) == ["base", "dpo", "sft"]
-    assert len({frozenset(r.data.metrics) for r in variant_runs}) == 1
-    for run in variant_runs:  # each variant's replies as an MLflow table
+    assert sorted(r.data.tags["variant"] for r in variant_runs) == ["base", "dpo", "reference", "sft", "sft_len"]
+    model_runs = [r for r in variant_runs if r.data.tags["variant"] != "reference"]  # reference: emotion-fit ceiling
+    base_metrics = set(next(r for r in model_runs if r.data.tags["variant"] == "base").data.metrics)
+    trained = [r for r in model_runs if r.data.tags["variant"] in ("sft", "dpo")]
+    assert all(base_metrics <= set(r.data.metrics) for r in trained)  # the same names (tuned runs add checks)
+    sft_len = next(r for r in model_runs if r.data.tags["variant"] == "sft_len")  # scored replies, no MMLU/KL
+    assert {"eval/diff_mean", "eval/bertscore_f1", "eval/length_words"} <= set(sft_len.data.metrics)
+    for run in model_runs:  # each variant's replies as an MLflow table
         assert len(mlflow.load_table("replies.json", run_ids=[run.info.run_id])) == 6
 
     # Use the model: registered after dpo (offline), the same reply in-process; the export and its GGUF file.

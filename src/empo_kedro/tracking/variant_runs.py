@@ -31,7 +31,7 @@ def log_variant_runs(
                     if isinstance(v, (int, float)) and not math.isnan(float(v))
                 }
             )
-            if replies is not None:
+            if replies is not None and (replies["variant"] == variant).any():  # the reference row has no replies
                 log_reply_table(reply_table(replies.loc[replies["variant"] == variant], prompts))
             run_ids.append(run.info.run_id)
     return run_ids
