@@ -171,3 +171,30 @@ def load_tiny(
     model.eval()
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     return model, tokenizer
+
+
+def make_tiny_adapter_stack(root: Path, seed: int = 1, dpo_lora: dict | None = None) -> dict[str, Path]:
+    """A tiny base, an SFT adapter on it and a DPO adapter on the SFT-merged weights, saved as the project saves them.
+
+    Why: evaluation, serving and vLLM tests all need base / SFT / DPO folders with the project's adapter metadata.
+    ``dpo_lora`` holds the DPO adapter's LoraConfig arguments (default r=8, alpha=4, all linear layers).
+    """
+    from peft import LoraConfig, get_peft_model
+
+    from empo_kedro.io.model_datasets import AdapterDataset, TrainedAdapter
+    from empo_kedro.training.modeling import load_adapted_model, load_causal_lm, load_tokenizer
+
+    model_params = {"dtype": "float32", "device": "cpu"}
+    base = make_tiny_causal_lm(root)
+    tokenizer = load_tokenizer(base)
+    torch.manual_seed(seed)
+    sft = get_peft_model(
+        load_causal_lm(base, model_params),
+        LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", init_lora_weights=False),
+    )
+    AdapterDataset(str(root / "sft")).save(TrainedAdapter(sft, tokenizer, {"merged_parents": []}))
+    merged = load_adapted_model(base, model_params, merged_parents=[root / "sft"])
+    dpo_config = {"r": 8, "lora_alpha": 4, "target_modules": "all-linear", **(dpo_lora or {})}
+    dpo = get_peft_model(merged, LoraConfig(**dpo_config, init_lora_weights=False))
+    AdapterDataset(str(root / "dpo")).save(TrainedAdapter(dpo, tokenizer, {"merged_parents": [str(root / "sft")]}))
+    return {"base": base, "sft": root / "sft", "dpo": root / "dpo"}

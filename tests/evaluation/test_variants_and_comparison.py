@@ -9,15 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from peft import LoraConfig, get_peft_model
 
 from empo_kedro.evaluation.comparison import PER_PROMPT_METRICS, bootstrap_differences, comparison_table
 from empo_kedro.evaluation.generation import generate_replies, select_eval_prompts
 from empo_kedro.evaluation.variants import VariantModel
-from empo_kedro.io.model_datasets import AdapterDataset, TrainedAdapter
 from empo_kedro.tracking.variant_runs import log_variant_runs
 from empo_kedro.training.modeling import load_adapted_model, load_causal_lm, load_tokenizer
-from tests.tiny_models import make_tiny_causal_lm
+from tests.tiny_models import make_tiny_adapter_stack
 
 MODEL_PARAMS = {"dtype": "float32", "device": "cpu"}
 
@@ -25,19 +23,7 @@ MODEL_PARAMS = {"dtype": "float32", "device": "cpu"}
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> dict[str, Path]:
     """A tiny base model, an SFT adapter on it, and a DPO adapter trained on top of the SFT-merged weights."""
-    root = tmp_path_factory.mktemp("stack")
-    base = make_tiny_causal_lm(root)
-    tokenizer = load_tokenizer(base)
-    torch.manual_seed(1)
-    sft = get_peft_model(
-        load_causal_lm(base, MODEL_PARAMS),
-        LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", init_lora_weights=False),
-    )
-    AdapterDataset(str(root / "sft")).save(TrainedAdapter(sft, tokenizer, {"merged_parents": []}))
-    merged = load_adapted_model(base, MODEL_PARAMS, merged_parents=[root / "sft"])
-    dpo = get_peft_model(merged, LoraConfig(r=8, lora_alpha=4, target_modules="all-linear", init_lora_weights=False))
-    AdapterDataset(str(root / "dpo")).save(TrainedAdapter(dpo, tokenizer, {"merged_parents": [str(root / "sft")]}))
-    return {"base": base, "sft": root / "sft", "dpo": root / "dpo"}
+    return make_tiny_adapter_stack(tmp_path_factory.mktemp("stack"))
 
 
 def logits_of(model, ids):

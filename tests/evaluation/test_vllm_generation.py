@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from peft import LoraConfig, PeftModel, get_peft_model
+from peft import PeftModel
 
 from empo_kedro.evaluation import vllm_generation
 from empo_kedro.evaluation.generation import generate_replies, variant_replies
@@ -23,9 +23,8 @@ from empo_kedro.evaluation.vllm_generation import (
     stack_lora_adapters,
     vllm_variant_replies,
 )
-from empo_kedro.io.model_datasets import AdapterDataset, TrainedAdapter
 from empo_kedro.training.modeling import load_adapted_model, load_causal_lm, load_tokenizer
-from tests.tiny_models import make_tiny_causal_lm
+from tests.tiny_models import make_tiny_adapter_stack
 
 MODEL_PARAMS = {"dtype": "float32", "device": "cpu"}
 GREEDY = {"backend": "vllm", "max_new_tokens": 3, "do_sample": False, "repetition_penalty": 1.0}
@@ -35,20 +34,10 @@ GREEDY = {"backend": "vllm", "max_new_tokens": 3, "do_sample": False, "repetitio
 def stack(tmp_path_factory) -> dict[str, Path]:
     """A tiny base, an SFT adapter (all linear layers) and a DPO adapter on the SFT-merged weights (q/v only)."""
     root = tmp_path_factory.mktemp("vllm_stack")
-    base = make_tiny_causal_lm(root)
-    tokenizer = load_tokenizer(base)
-    torch.manual_seed(3)
-    sft = get_peft_model(
-        load_causal_lm(base, MODEL_PARAMS),
-        LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", init_lora_weights=False),
+    stack = make_tiny_adapter_stack(
+        root, seed=3, dpo_lora={"r": 2, "lora_alpha": 1, "target_modules": ["q_proj", "v_proj"]}
     )
-    AdapterDataset(str(root / "sft")).save(TrainedAdapter(sft, tokenizer, {"merged_parents": []}))
-    merged = load_adapted_model(base, MODEL_PARAMS, merged_parents=[root / "sft"])
-    dpo = get_peft_model(
-        merged, LoraConfig(r=2, lora_alpha=1, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
-    )
-    AdapterDataset(str(root / "dpo")).save(TrainedAdapter(dpo, tokenizer, {"merged_parents": [str(root / "sft")]}))
-    return {"base": base, "sft": root / "sft", "dpo": root / "dpo", "root": root}
+    return {**stack, "root": root}
 
 
 # ------------------------------------------------------------------------------------------------- pre-run refusal

@@ -6,12 +6,9 @@ from pathlib import Path
 
 import mlflow
 import pytest
-import torch
-from peft import LoraConfig, get_peft_model
 
-from empo_kedro.io.model_datasets import AdapterDataset, LocalModel, TrainedAdapter
-from empo_kedro.training.modeling import load_adapted_model, load_causal_lm, load_tokenizer
-from tests.tiny_models import make_tiny_causal_lm
+from empo_kedro.io.model_datasets import LocalModel
+from tests.tiny_models import make_tiny_adapter_stack
 
 MODEL_PARAMS = {"dtype": "float32", "device": "cpu", "eval_autocast": None}
 REGISTRY = {
@@ -27,19 +24,7 @@ SYSTEM_PROMPT = "You are a caring listener."
 @pytest.fixture(scope="session")
 def tiny_stack(tmp_path_factory) -> dict[str, Path]:
     """base / sft / dpo folders as the project writes them (DPO trained on the SFT-merged weights)."""
-    root = tmp_path_factory.mktemp("serving_stack")
-    base = make_tiny_causal_lm(root)
-    tokenizer = load_tokenizer(base)
-    torch.manual_seed(1)
-    sft = get_peft_model(
-        load_causal_lm(base, MODEL_PARAMS),
-        LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", init_lora_weights=False),
-    )
-    AdapterDataset(str(root / "sft")).save(TrainedAdapter(sft, tokenizer, {"merged_parents": []}))
-    merged = load_adapted_model(base, MODEL_PARAMS, merged_parents=[root / "sft"])
-    dpo = get_peft_model(merged, LoraConfig(r=8, lora_alpha=4, target_modules="all-linear", init_lora_weights=False))
-    AdapterDataset(str(root / "dpo")).save(TrainedAdapter(dpo, tokenizer, {"merged_parents": [str(root / "sft")]}))
-    return {"base": base, "sft": root / "sft", "dpo": root / "dpo"}
+    return make_tiny_adapter_stack(tmp_path_factory.mktemp("serving_stack"))
 
 
 @pytest.fixture
