@@ -17,6 +17,16 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def artifact_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Base weights fetched from a remote MLflow store go to this session's temp folder, not to the user's cache."""
+    from empo_kedro.serving.chat_model import ARTIFACT_CACHE_ENV
+
+    cache = tmp_path_factory.mktemp("artifact_cache")
+    os.environ[ARTIFACT_CACHE_ENV] = str(cache)
+    return cache
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real ED/EPITOME data beside the checkout; tests that need it skip where it is absent."""

@@ -8,21 +8,31 @@ a hub.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import shutil
+import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import mlflow
 from mlflow.pyfunc import ChatModel
+from mlflow.store.artifact.runs_artifact_repo import RunsArtifactRepository
 from mlflow.types.llm import ChatChoice, ChatCompletionResponse, ChatMessage, ChatParams, TokenUsageStats
+from mlflow.utils.file_utils import local_file_uri_to_path
 
 from empo_kedro.serving.chat import ChatEngine
 
 logger = logging.getLogger(__name__)
 
 BASE_ARTIFACT, SFT_ARTIFACT, DPO_ARTIFACT = "base_model", "sft_adapter", "dpo_adapter"
+# Where base weights fetched from a remote store are kept between loads (default: <tmp>/empo_kedro_artifacts).
+ARTIFACT_CACHE_ENV = "EMPO_ARTIFACT_CACHE"
+COMPLETE_MARKER = ".complete"
 
 
 def resolve_base_path(artifacts: dict[str, str], config: dict[str, Any]) -> Path:
@@ -32,7 +42,36 @@ def resolve_base_path(artifacts: dict[str, str], config: dict[str, Any]) -> Path
     uri = config.get("base_model_uri")
     if not uri:
         raise ValueError("the chat model has neither a base_model artifact nor a base_model_uri in its model_config")
-    return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
+    return local_artifact_folder(uri)
+
+
+def local_artifact_folder(uri: str) -> Path:
+    """A folder on this disk holding the artifacts at ``uri``.
+
+    A store on this disk is read in place; a remote one is downloaded once per URI into a cache, so loading the chat
+    model again (every ``mlflow models serve`` worker, every test) does not leave another copy of the base weights
+    in a fresh temporary folder, as ``mlflow.artifacts.download_artifacts`` without a destination does.
+    """
+    underlying = RunsArtifactRepository.get_underlying_uri(uri) if RunsArtifactRepository.is_runs_uri(uri) else uri
+    if urlparse(underlying).scheme in ("", "file"):
+        local = Path(local_file_uri_to_path(underlying))
+        if local.is_dir():
+            return local
+    key = hashlib.sha256(f"{mlflow.get_tracking_uri()}|{underlying}".encode()).hexdigest()[:24]
+    cache_root = Path(os.environ.get(ARTIFACT_CACHE_ENV) or Path(tempfile.gettempdir()) / "empo_kedro_artifacts")
+    entry = cache_root / key
+    if not (entry / COMPLETE_MARKER).exists():
+        cache_root.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{key}.new-", dir=cache_root))
+        try:
+            downloaded = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(staging)))
+            (staging / COMPLETE_MARKER).write_text(downloaded.name)
+            shutil.rmtree(entry, ignore_errors=True)
+            os.replace(staging, entry)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        logger.info("Base weights of %s cached at %s", uri, entry)
+    return entry / (entry / COMPLETE_MARKER).read_text()
 
 
 class EmpoChatModel(ChatModel):

@@ -8,6 +8,7 @@ import logging
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
@@ -119,7 +120,9 @@ def engine_from_registry(model_uri: str):
     from empo_kedro.serving.registry import RegistryError
 
     try:
-        python_model = mlflow.pyfunc.load_model(model_uri).unwrap_python_model()
+        # The engine holds the weights in memory once loaded: the downloaded model folder is removed afterwards.
+        with tempfile.TemporaryDirectory(prefix="empo_chat_model_") as download:
+            python_model = mlflow.pyfunc.load_model(model_uri, dst_path=download).unwrap_python_model()
     except (mlflow.exceptions.MlflowException, OSError) as error:
         known = sorted(m.name for m in mlflow.MlflowClient().search_registered_models())
         raise RegistryError(
