@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -134,6 +135,10 @@ def test_empo_file_scored_with_known_agreement_and_logged_beside_the_variants(tm
         "n_missing": 1,
         "accuracy": pytest.approx(2 / 3),
         "cohen_kappa": pytest.approx(0.0),
+        "quadratic_kappa": pytest.approx(0.0),
+        "mean_level_ours": 0.0,
+        "mean_level_theirs": pytest.approx(1 / 3),
+        "mean_level_bias": pytest.approx(-1 / 3),
         "confusion": [[2, 0, 0], [1, 0, 0], [0, 0, 0]],
     }
     # Our diff-EPITOME from the lookup levels: ER gaps (0, 1, 1, 0) -> 0.5.
@@ -154,3 +159,68 @@ def test_empo_file_scored_with_known_agreement_and_logged_beside_the_variants(tm
     assert child.data.metrics["eval/diff_ER"] == 0.5  # the same names as eval-base / eval-sft / eval-dpo
     assert child.data.metrics["agreement/generated_ER_kappa"] == pytest.approx(7 / 11)
     assert "agreement/reference_IP_accuracy" in child.data.metrics
+
+
+KNOWN_LEVELS_FILE = Path(__file__).parent / "fixtures" / "empo_known_levels.txt"
+# Our (stand-in) scorer's levels for the six generated and six true replies of KNOWN_LEVELS_FILE, in file order.
+KNOWN_OURS = {
+    "generated": {"ER": [0, 1, 1, 2, 2, 1], "IP": [0, 0, 1, 1, 2, 2], "EX": [0, 2, 0, 2, 1, 0]},
+    "reference": {"ER": [1, 0, 2, 0, 1, 0], "IP": [0, 1, 0, 0, 2, 1], "EX": [0, 0, 0, 0, 0, 0]},
+}
+
+
+def test_synthetic_empo_file_gives_the_hand_computed_kappa_qwk_and_mean_level_bias(tmp_path, tiny_encoder_dir):
+    """A checked-in EmPO-format file (``~``-separated, index column, multi-line prompts) whose original levels are
+    known; every figure below is worked out by hand in the comments."""
+    predictions = read_predictions(KNOWN_LEVELS_FILE)
+    rows = predictions.frame
+    lookup = {}
+    for side, column in (("generated", "response"), ("reference", "reference")):
+        for i, text in enumerate(rows[column]):
+            lookup[text] = tuple(KNOWN_OURS[side][m][i] for m in ("ER", "IP", "EX"))
+    params = {
+        "epitome": {"batch_size": 4},
+        "bertscore": {"encoder": str(tiny_encoder_dir), "num_layers": 2, "batch_size": 4},
+        "distinct_orders": [1, 2],
+    }
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    mlflow.set_experiment("t")
+    with mlflow.start_run() as parent:
+        replies, read = nodes.select_system_replies(predictions, "known", "known.txt", "empo", SELECT)
+        scores, info = nodes.score_system_replies(replies, LookupScorer(lookup), params)
+        _, report, markdown = nodes.report_system(scores, read, info, "known", params)
+    agreement = report["agreement_with_published_levels"]
+
+    # ER generated: theirs [0,0,1,1,2,2], ours [0,1,1,2,2,1]. Confusion (rows theirs) [[1,1,0],[0,1,1],[0,1,1]]:
+    # p_o = 3/6; marginals theirs (2,2,2), ours (1,3,2): p_e = 12/36, kappa = (1/2 - 1/3) / (2/3) = 1/4.
+    # QWK = 1 - sum(w O) / sum(w E), w = (i-j)^2, E_ij = r_i c_j / n: sum(w O) = 1 + 1 + 1 = 3,
+    # sum(w E) = (1/3) (1*5 + 3*2 + 2*5) = 7 -> QWK = 4/7. Mean levels 7/6 vs 1 -> bias +1/6.
+    er = agreement["generated"]["ER"]
+    assert er["cohen_kappa"] == pytest.approx(0.25) and er["quadratic_kappa"] == pytest.approx(4 / 7)
+    assert er["mean_level_bias"] == pytest.approx(1 / 6) and er["confusion"] == [[1, 1, 0], [0, 1, 1], [0, 1, 1]]
+    # IP generated: theirs [0,0,0,1,?,2] -> 5 pairs both have; ours there [0,0,1,1,2]. p_o = 4/5; marginals theirs
+    # (3,1,1), ours (2,2,1): p_e = 9/25, kappa = (20 - 9) / (25 - 9) = 11/16. sum(w O) = 1,
+    # sum(w E) = (3*(2 + 4) + 1*(2 + 1) + 1*(8 + 2)) / 5 = 31/5 -> QWK = 26/31.
+    # Bias on the pairs both have: 4/5 - 3/5 = 1/5 (over all six of ours it would be 6/6 - 3/5 = 2/5).
+    ip = agreement["generated"]["IP"]
+    assert ip["n"] == 5 and ip["n_missing"] == 1
+    assert ip["cohen_kappa"] == pytest.approx(11 / 16) and ip["quadratic_kappa"] == pytest.approx(26 / 31)
+    assert ip["mean_level_ours"] == pytest.approx(0.8) and ip["mean_level_bias"] == pytest.approx(0.2)
+    # EX generated and ER/IP reference: identical levels -> kappa = QWK = 1, bias 0.
+    for side, m in (("generated", "EX"), ("reference", "ER"), ("reference", "IP")):
+        assert agreement[side][m]["cohen_kappa"] == agreement[side][m]["quadratic_kappa"] == pytest.approx(1.0)
+        assert agreement[side][m]["mean_level_bias"] == 0.0
+    # EX reference: both all level 0 -> both kappas undefined (None), bias 0.
+    ex_ref = agreement["reference"]["EX"]
+    assert ex_ref["cohen_kappa"] is None and ex_ref["quadratic_kappa"] is None and ex_ref["mean_level_bias"] == 0.0
+
+    assert "quadratic_kappa" in markdown and "mean_level_bias" in markdown
+    assert "| generated | ER          |   6 |         0 |        0.5 |        0.25   |            0.5714 |" in markdown
+    assert markdown.split("| generated | IP  ")[1].split("\n")[0].rstrip().endswith("|            0.2    |")
+    client = mlflow.MlflowClient()
+    (child,) = client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+    logged = child.data.metrics
+    assert logged["agreement/generated_ER_qwk"] == pytest.approx(4 / 7)
+    assert logged["agreement/generated_IP_mean_level_bias"] == pytest.approx(0.2)
+    assert logged["agreement/generated_IP_kappa"] == pytest.approx(11 / 16)
+    assert "agreement/reference_EX_qwk" not in logged  # undefined: not logged as a fake number

@@ -3,7 +3,10 @@
 The EmPO authors' prediction files carry the levels of the original RoBERTa EPITOME classifiers for the generated
 (``pred_<m>_scores``) and the ground-truth reply (``gt_<m>_scores``). Our scorer is a re-implementation trained on
 the same data, so its diff-EPITOME is only comparable with the published one as far as the two scorers agree on
-the levels: accuracy (share of identical levels) and Cohen's kappa (agreement beyond chance) say how far.
+the levels: accuracy (share of identical levels), Cohen's kappa (agreement beyond chance), the quadratic-weighted
+kappa (levels are ordinal: a 0 read as 2 is worse than a 0 read as 1) and the mean-level bias (our mean level minus
+theirs: diff-EPITOME averages squared level gaps, so a scorer that is right on average but shifted moves it) say how
+far.
 """
 
 from __future__ import annotations
@@ -25,11 +28,31 @@ SIDES = {
 }
 
 
+# What level_agreement reports besides the counts and the confusion matrix (all None when no pair has both levels).
+AGREEMENT_FIGURES = (
+    "accuracy",
+    "cohen_kappa",
+    "quadratic_kappa",
+    "mean_level_ours",
+    "mean_level_theirs",
+    "mean_level_bias",
+)
+
+
+def _kappa(theirs: np.ndarray, ours: np.ndarray, weights: str | None) -> float | None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # an undefined kappa is reported as None
+        kappa = cohen_kappa_score(theirs, ours, labels=list(LEVELS), weights=weights, replace_undefined_by=np.nan)
+    kappa = float(kappa)
+    return None if np.isnan(kappa) else kappa
+
+
 def level_agreement(ours: Sequence[int], theirs: Sequence[Any]) -> dict[str, Any]:
-    """Accuracy, Cohen's kappa and confusion matrix (rows: theirs, columns: ours) over the pairs both have.
+    """Accuracy, Cohen's kappa, quadratic-weighted kappa, mean levels and their bias (ours minus theirs), and the
+    confusion matrix (rows: theirs, columns: ours), over the pairs both have.
 
     ``theirs`` may hold missing values (``None``/``pd.NA``); those pairs are left out and counted in
-    ``n_missing``. Kappa is ``None`` when it is undefined (both sides use one and the same level only).
+    ``n_missing``. A kappa is ``None`` when it is undefined (both sides use one and the same level only).
     """
     ours_arr = np.asarray(ours, dtype=np.float64)
     theirs_arr = pd.array(theirs, dtype="Float64").to_numpy(dtype=np.float64, na_value=np.nan)
@@ -39,14 +62,15 @@ def level_agreement(ours: Sequence[int], theirs: Sequence[Any]) -> dict[str, Any
     a, b = ours_arr[present].astype(np.int64), theirs_arr[present].astype(np.int64)
     out: dict[str, Any] = {"n": int(present.sum()), "n_missing": int((~present).sum())}
     if not len(a):
-        return {**out, "accuracy": None, "cohen_kappa": None, "confusion": None}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # an undefined kappa is reported as None below
-        kappa = float(cohen_kappa_score(b, a, labels=list(LEVELS), replace_undefined_by=np.nan))
+        return {**out, **dict.fromkeys(AGREEMENT_FIGURES), "confusion": None}
     return {
         **out,
         "accuracy": float(np.mean(a == b)),
-        "cohen_kappa": None if np.isnan(kappa) else kappa,
+        "cohen_kappa": _kappa(b, a, None),
+        "quadratic_kappa": _kappa(b, a, "quadratic"),
+        "mean_level_ours": float(a.mean()),
+        "mean_level_theirs": float(b.mean()),
+        "mean_level_bias": float(a.mean() - b.mean()),
         "confusion": confusion_matrix(b, a, labels=list(LEVELS)).tolist(),
     }
 

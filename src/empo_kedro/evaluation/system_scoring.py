@@ -26,6 +26,13 @@ logger = logging.getLogger(__name__)
 SYSTEM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
 EMPTY_RESPONSE_POLICIES = ("score", "skip")
 EMPTY_RESPONSE_VERBS = {"score": "scored", "skip": "dropped"}
+# level_agreement key -> MLflow metric name suffix.
+AGREEMENT_METRIC_NAMES = {
+    "accuracy": "accuracy",
+    "cohen_kappa": "kappa",
+    "quadratic_kappa": "qwk",
+    "mean_level_bias": "mean_level_bias",
+}
 NOT_MEASURED = {
     "mmlu_accuracy": "needs the model: not measured for a predictions file",
     "kl_to_base": "needs the model and our base: not measured for a predictions file",
@@ -128,6 +135,10 @@ def _agreement_markdown(agreement: Mapping[str, Mapping[str, Mapping[str, Any]]]
             "missing": a["n_missing"],
             "accuracy": a["accuracy"],
             "cohen_kappa": a["cohen_kappa"],
+            "quadratic_kappa": a["quadratic_kappa"],
+            "mean_level_ours": a["mean_level_ours"],
+            "mean_level_theirs": a["mean_level_theirs"],
+            "mean_level_bias": a["mean_level_bias"],
         }
         for side, per_mechanism in agreement.items()
         for m, a in per_mechanism.items()
@@ -195,7 +206,9 @@ def _markdown(table: pd.DataFrame, report: Mapping[str, Any]) -> str:
             "## Agreement with the file's original EPITOME levels",
             "",
             "Our scorer against the levels of the original EPITOME checkpoints in the file (`pred_*_scores` "
-            "for the generated reply, `gt_*_scores` for the true reply).",
+            "for the generated reply, `gt_*_scores` for the true reply). quadratic_kappa weighs a disagreement by "
+            "the squared level gap (levels are ordinal); mean_level_bias = our mean level minus theirs on the pairs "
+            "both have (diff-EPITOME depends on mean levels).",
             "",
             _agreement_markdown(report["agreement_with_published_levels"]),
         ]
@@ -214,11 +227,12 @@ def _markdown(table: pd.DataFrame, report: Mapping[str, Any]) -> str:
 
 
 def agreement_metrics(report: Mapping[str, Any]) -> dict[str, float]:
-    """The agreement figures as flat MLflow metric names (``agreement/<side>_<m>_accuracy`` and ``_kappa``)."""
+    """The agreement figures as flat MLflow metric names (``agreement/<side>_<m>_<name>``, names in
+    :data:`AGREEMENT_METRIC_NAMES`)."""
     metrics = {}
     for side, per_mechanism in report.get("agreement_with_published_levels", {}).items():
         for m, a in per_mechanism.items():
-            for key, name in (("accuracy", "accuracy"), ("cohen_kappa", "kappa")):
+            for key, name in AGREEMENT_METRIC_NAMES.items():
                 if a[key] is not None:
                     metrics[f"agreement/{side}_{m}_{name}"] = float(a[key])
     return metrics
