@@ -15,6 +15,9 @@ trains our own on the EPITOME Reddit data (see :mod:`empo_kedro.data.epitome`).
 - ``scorer``: :class:`EpitomeScorer` (predict, evaluate, save/load as safetensors + JSON; no pickle, no
   ``torch.load``).
 - ``training``: :func:`train_epitome_scorer` and its steps.
+- ``report``: the held-out report (accuracy, macro-F1, per-level recall, confusion matrix) beside the published
+  figures of the original EPITOME classifiers (:data:`~empo_kedro.evaluation.epitome.report.PUBLISHED_EPITOME`, the
+  one copy of them).
 
 Measured held-out numbers for the defaults: ``benchmarks/epitome_scorer.py`` ->
 ``data/08_reporting/benchmarks/epitome_scorer.json``. On a shared CPU, export ``OMP_WAIT_POLICY=PASSIVE`` before

@@ -26,6 +26,7 @@ from empo_kedro.evaluation.emotion_classifier import (
     train_emotion_classifier,
 )
 from empo_kedro.evaluation.epitome import EpitomeScorer, train_epitome_scorer
+from empo_kedro.evaluation.epitome.report import PUBLISHED_EPITOME, PUBLISHED_SOURCE, scorer_heldout_report
 from empo_kedro.evaluation.generation import select_eval_prompts, variant_replies
 from empo_kedro.evaluation.length_control import LENGTH_ADJUSTED_FORM
 from empo_kedro.evaluation.length_matched import SFT_LEN, length_matched_replies, reply_token_counts
@@ -44,13 +45,6 @@ logger = logging.getLogger(__name__)
 STALE_DPO_HINT = (
     "Re-run `kedro run --pipeline=dpo` (DPO must be trained on the current SFT adapter), then the evaluation."
 )
-# Held-out figures of the original EPITOME classifiers (RoBERTa bi-encoder; Sharma et al. 2020, rounded as in
-# ../shared/data/README.md to 79/74, 84/63, 93/73).
-PUBLISHED_EPITOME = {
-    "ER": {"accuracy": 0.79, "macro_f1": 0.745},
-    "IP": {"accuracy": 0.84, "macro_f1": 0.626},
-    "EX": {"accuracy": 0.93, "macro_f1": 0.726},
-}
 # Contrasts of the length and seed checks in the evaluation pipeline (the sweep adds the ablation).
 ROBUSTNESS_CONTRASTS = ((DPO, SFT), (DPO, SFT_LEN), (SFT_LEN, SFT))
 
@@ -136,30 +130,44 @@ def generate_variant_replies(
 
 
 def train_epitome(epitome_pairs: pd.DataFrame, params: EpitomeParams, seed: int) -> tuple[EpitomeScorer, dict]:
-    """Train the ER/IP/EX scorer; report held-out accuracy and macro-F1 beside the published figures."""
+    """Train the ER/IP/EX scorer and report it on the held-out test split beside the published figures.
+
+    The split is grouped by seeker post: ``train`` fits the weights, ``val`` picks the epoch and the logit offsets,
+    ``test`` is only scored here (accuracy, macro-F1, per-level recall, confusion matrix).
+    """
     train, val, test = split_pairs(
         epitome_pairs, params["val_fraction"], params["test_fraction"], seed, group_column=params.get("group_column")
     )
     scorer, training_metrics = train_epitome_scorer(train, params.get("encoder"), params["scorer"], seed, val_df=val)
-    heldout = scorer.evaluate_frame(test) if len(test) else {}
+    heldout, confusion = scorer_heldout_report(scorer.evaluate_frame(test)) if len(test) else ({}, {})
     report = {
         "n_pairs": {"train": len(train), "val": len(val), "test": len(test)},
-        "heldout_test": {
-            m: {k: v for k, v in heldout.get(m, {}).items() if k in ("accuracy", "macro_f1")} for m in heldout
+        "split": {
+            "seed": seed,
+            "val_fraction": params["val_fraction"],
+            "test_fraction": params["test_fraction"],
+            "group_column": params.get("group_column"),
+            "use": "train: weights; val: best epoch and logit offsets; test: this report only",
         },
+        "heldout_test": heldout,
+        "heldout_confusion": confusion,
+        "confusion_layout": "rows: true level 0/1/2, columns: predicted level 0/1/2",
         "published": PUBLISHED_EPITOME,
+        "published_source": PUBLISHED_SOURCE,
+        "validation_macro_f1": {m: v["macro_f1"] for m, v in (training_metrics.get("val") or {}).items()},
         "training": {k: v for k, v in training_metrics.items() if isinstance(v, (int, float, str))},
     }
-    logger.info("EPITOME scorer held-out: %s (published: %s)", report["heldout_test"], PUBLISHED_EPITOME)
+    logger.info("EPITOME scorer held-out: %s (published: %s)", heldout, PUBLISHED_EPITOME)
     return scorer, report
 
 
 def epitome_metrics(report: dict) -> dict:
-    """The held-out scorer figures as MLflow metrics."""
+    """The held-out scorer figures as MLflow metrics (an undefined recall is left out, not logged as 0)."""
     return {
         f"{m}_{k}": {"value": float(v), "step": 0}
         for m, values in report["heldout_test"].items()
         for k, v in values.items()
+        if v is not None
     }
 
 
