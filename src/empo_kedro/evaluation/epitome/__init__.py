@@ -19,7 +19,8 @@ trains our own on the EPITOME Reddit data (see :mod:`empo_kedro.data.epitome`).
   figures of the original EPITOME classifiers (:data:`~empo_kedro.evaluation.epitome.report.PUBLISHED_EPITOME`, the
   one copy of them).
 
-Measured held-out numbers for the defaults: ``benchmarks/epitome_scorer.py`` ->
+Held-out numbers of scorer variants side by side (``--variant name:key=value,...``, seed ensembles with
+``ensemble_seeds=N``), each with its training time and the machine: ``benchmarks/epitome_scorer.py`` ->
 ``data/08_reporting/benchmarks/epitome_scorer.json``. On a shared CPU, export ``OMP_WAIT_POLICY=PASSIVE`` before
 starting Python: busy-waiting OpenMP threads made a training step ~8x slower on an oversubscribed 2-core machine.
 """
