@@ -45,7 +45,17 @@ def test_an_empo_file_is_scored_reported_and_logged(kedro_project: Path):
     from kedro.framework.session import KedroSession
 
     with KedroSession.create(project_path=kedro_project, runtime_params=QUICK_SCORER) as session:
-        session.run(pipeline_names=["evaluation"], node_names=["train_epitome_scorer"])
+        session.run(pipeline_names=["evaluation"], node_names=["train_epitome_scorer", "log_epitome_scorer_metrics"])
+    scorer_report = json.loads((kedro_project / "data" / "08_reporting" / "epitome_scorer.json").read_text())
+    held_out = scorer_report["heldout_test"]
+    assert set(held_out) == {"ER", "IP", "EX"} and {"recall_level_1", "macro_f1_gap"} <= set(held_out["IP"])
+    assert sum(map(sum, scorer_report["heldout_confusion"]["EX"])) == scorer_report["n_pairs"]["test"]
+    client = mlflow.MlflowClient()
+    (scorer_run,) = client.search_runs([client.get_experiment_by_name("empo_kedro").experiment_id])
+    logged = scorer_run.data.metrics
+    assert logged["epitome_scorer.IP_macro_f1"] == pytest.approx(held_out["IP"]["macro_f1"])
+    assert "epitome_scorer.EX_macro_f1_gap" in logged
+    assert "epitome_scorer.json" in [a.path for a in client.list_artifacts(scorer_run.info.run_id)]
     path = write_empo(kedro_project / "preds_zephyr.txt", empo_frame(LEVELS))
     run_kedro(
         kedro_project,
@@ -73,3 +83,4 @@ def test_an_empo_file_is_scored_reported_and_logged(kedro_project: Path):
     assert child.info.run_name == "eval-empo-zephyr"
     assert {f"eval/{c}" for c in table.columns if c != "variant"} <= set(child.data.metrics)
     assert "agreement/reference_EX_kappa" in child.data.metrics
+    assert {"agreement/generated_IP_qwk", "agreement/generated_IP_mean_level_bias"} <= set(child.data.metrics)
