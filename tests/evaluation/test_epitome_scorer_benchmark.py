@@ -123,4 +123,7 @@ def test_two_variants_run_on_one_split_and_are_written_side_by_side(tmp_path, ti
     assert ensemble["params"]["pooling"] == "cls" and ensemble["params"]["max_length"] == 32
     assert ensemble["seeds"] == [5, 6] and [m["seed"] for m in ensemble["members"]] == [5, 6]
     assert written["variants"]["mean"]["seeds"] == [5]
-    assert sorted(written["ranking_by_test_macro_f1_mean"]) == ["cls_ensemble", "mean"]
+    ranking = written["ranking_by_val_macro_f1_mean"]
+    assert sorted(ranking) == ["cls_ensemble", "mean"]
+    val_means = [written["variants"][name]["val_macro_f1_mean"] for name in ranking]
+    assert val_means == sorted(val_means, reverse=True)
