@@ -43,7 +43,9 @@ def test_without_a_scorer_it_says_to_train_one_first(kedro_project: Path):
 def test_an_empo_file_is_scored_reported_and_logged(kedro_project: Path):
     """The scorer trained alone (the hinted node), then an EmPO-format file with the original levels scored."""
     from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
 
+    bootstrap_project(kedro_project)  # this test alone (-k) must not rely on an earlier test having bootstrapped
     with KedroSession.create(project_path=kedro_project, runtime_params=QUICK_SCORER) as session:
         session.run(pipeline_names=["evaluation"], node_names=["train_epitome_scorer", "log_epitome_scorer_metrics"])
     scorer_report = json.loads((kedro_project / "data" / "08_reporting" / "epitome_scorer.json").read_text())
