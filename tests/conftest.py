@@ -98,3 +98,32 @@ def kedro_project_with_base_model(kedro_project: Path, real_base_model_dir: Path
     models.mkdir(parents=True, exist_ok=True)
     (models / "base").symlink_to(real_base_model_dir, target_is_directory=True)
     return kedro_project
+
+
+@pytest.fixture(scope="session")
+def tiny_base_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random-weight Llama with SmolLM2's chat template, saved as a local pretrained folder: built once."""
+    from tests.tiny_models import make_tiny_causal_lm
+
+    # Untied: a random output layer replies with (random) text, where tied random weights reply with newlines only.
+    return make_tiny_causal_lm(tmp_path_factory.mktemp("tiny_base"), name="tiny-smollm2", tie_word_embeddings=False)
+
+
+@pytest.fixture
+def kedro_project_with_tiny_base(kedro_project: Path, tiny_base_model_dir: Path) -> Path:
+    """A project copy whose base model is the tiny one, named the way a user names a local model (conf/local).
+
+    Why: tests of a kill, a resume, a dead server, a full disk or MLflow plumbing do not depend on the model; on the
+    tiny one each pipeline takes seconds instead of minutes. The pipelines copy it into data/06_models/base.
+    """
+    import yaml
+
+    local_model = {
+        "display_name": "tiny random Llama",
+        "source": "pretrained",
+        "pypi_package": None,
+        "name_or_path": str(tiny_base_model_dir),
+    }
+    conf_local = kedro_project / "conf" / "local" / "parameters_base_model.yml"
+    conf_local.write_text(yaml.safe_dump({"base_model": local_model}))
+    return kedro_project

@@ -129,14 +129,18 @@ def make_tiny_causal_lm(
     num_key_value_heads: int = 2,
     max_position_embeddings: int = 2048,
     tokenizer: PreTrainedTokenizerBase | None = None,
+    tie_word_embeddings: bool = True,
 ) -> Path:
     """Build a random tiny ``LlamaForCausalLM`` + tokenizer and save them.
 
     Returns the directory ``tmp_path / name`` holding ``config.json``,
     ``model.safetensors`` (float32), ``generation_config.json`` and the
     tokenizer files, i.e. the same layout as the real local base model dir.
-    Weights are tied (as in SmolLM2) and seeded, so two calls with the same
-    ``seed`` give identical weights.
+    Weights are tied by default (as in SmolLM2) and seeded, so two calls with the
+    same ``seed`` give identical weights. Tied random weights mostly repeat the
+    last input token (a newline after the generation prompt: an empty reply);
+    ``tie_word_embeddings=False`` gives a random output layer, hence non-empty
+    replies where a test needs text.
     """
     model_dir = Path(tmp_path) / name
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -149,7 +153,7 @@ def make_tiny_causal_lm(
         num_attention_heads=num_attention_heads,
         num_key_value_heads=num_key_value_heads,
         max_position_embeddings=max_position_embeddings,
-        tie_word_embeddings=True,
+        tie_word_embeddings=tie_word_embeddings,
         bos_token_id=tok.bos_token_id,
         eos_token_id=tok.eos_token_id,
         pad_token_id=tok.pad_token_id,
