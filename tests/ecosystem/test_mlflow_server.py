@@ -30,11 +30,10 @@ def test_local_stores_keep_artifacts_in_the_project_and_servers_choose_their_own
     assert resolve_artifact_location(tracking_uri, "mlruns/artifacts") == expected
 
 
-@pytest.mark.slow
 def test_runs_params_metric_histories_and_artifacts_reach_a_team_server(
-    kedro_project_with_base_model: Path, tmp_path: Path, monkeypatch
+    kedro_project_with_tiny_base: Path, tmp_path: Path, monkeypatch
 ):
-    project = kedro_project_with_base_model
+    project = kedro_project_with_tiny_base
     with mlflow_server(tmp_path / "server") as (uri, server_artifacts):
         monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
         run_kedro(project, pipeline="data_engineering")

@@ -1,5 +1,6 @@
-"""Beyond one uninterrupted process, on the real embedded model: a killed `kedro run --pipeline=dpo` resumes from
-its last checkpoint, and `accelerate launch` with two CPU processes writes one adapter and one MLflow run."""
+"""Beyond one uninterrupted process: a killed `kedro run --pipeline=dpo` resumes from its last checkpoint, and
+`accelerate launch` with two CPU processes writes one adapter and one MLflow run. On the tiny local base model
+(what is checked does not depend on the model; tests/pipelines/test_training_pipelines.py runs the real one)."""
 
 from __future__ import annotations
 
@@ -13,26 +14,26 @@ import time
 from pathlib import Path
 
 import mlflow
-import pytest
 
 from empo_kedro.training.checkpoints import checkpoints_in, is_complete_checkpoint
 from tests.conftest import run_kedro
 
-pytestmark = pytest.mark.slow
-
-# Tiny but real: SmolLM2, a few prompts, short sequences, a small rank so that a checkpoint is quick to write.
+# A few prompts, a small rank so that a checkpoint is quick to write. The tiny tokenizer's vocabulary is small (a
+# conversation takes ~4x SmolLM2's tokens): 512 tokens keep the first reply, so that examples are not dropped.
+MAX_LENGTH = 512
 SFT_QUICK = {
     "max_train_conversations": 8,
     "max_eval_conversations": 4,
     "lora": {"r": 8},
-    "training": {"max_steps": 2, "per_device_train_batch_size": 2, "max_length": 64},
+    "training": {"max_steps": 2, "per_device_train_batch_size": 2, "max_length": MAX_LENGTH},
 }
-DPO_STEPS = 6
+# On the tiny model a step takes milliseconds: enough steps that the run is still training when it is killed.
+DPO_STEPS = 40
 DPO_QUICK = {
     "max_train_prompts": 8,
     "max_eval_pairs": 2,
     "lora": {"r": 8},
-    "training": {"max_steps": DPO_STEPS, "save_steps": 1, "per_device_train_batch_size": 2, "max_length": 64},
+    "training": {"max_steps": DPO_STEPS, "save_steps": 1, "per_device_train_batch_size": 2, "max_length": MAX_LENGTH},
 }
 
 
@@ -79,8 +80,8 @@ class Recorded(logging.Handler):
         self.logger.removeHandler(self)
 
 
-def test_killed_dpo_run_resumes_from_its_last_checkpoint(kedro_project_with_base_model: Path):
-    project = kedro_project_with_base_model
+def test_killed_dpo_run_resumes_from_its_last_checkpoint(kedro_project_with_tiny_base: Path):
+    project = kedro_project_with_tiny_base
     run_kedro(project, pipeline="data_engineering")
     run_kedro(project, pipeline="sft", runtime_params={"sft": SFT_QUICK})
     scratch = project / "data" / "06_models" / "checkpoints" / "dpo"
@@ -101,7 +102,7 @@ def test_killed_dpo_run_resumes_from_its_last_checkpoint(kedro_project_with_base
         while not any(is_complete_checkpoint(p) and int(p.name.split("-")[1]) >= 2 for p in checkpoints_in(scratch)):
             assert killed.poll() is None, (project / "killed_run.log").read_text()[-3000:]
             assert time.monotonic() < deadline, "no checkpoint-2 within 5 minutes"
-            time.sleep(0.1)
+            time.sleep(0.02)
         still_training = killed.poll() is None
         killed.send_signal(signal.SIGKILL)
         killed.wait()
@@ -128,8 +129,8 @@ def test_killed_dpo_run_resumes_from_its_last_checkpoint(kedro_project_with_base
     assert checkpoints_in(scratch) == []
 
 
-def test_two_cpu_processes_write_one_adapter_and_one_mlflow_run(kedro_project_with_base_model: Path):
-    project = kedro_project_with_base_model
+def test_two_cpu_processes_write_one_adapter_and_one_mlflow_run(kedro_project_with_tiny_base: Path):
+    project = kedro_project_with_tiny_base
     run_kedro(project, pipeline="data_engineering")
     config = project / "conf" / "accelerate" / "multi_cpu_2proc.yaml"
     command = [
@@ -156,7 +157,8 @@ def test_two_cpu_processes_write_one_adapter_and_one_mlflow_run(kedro_project_wi
     assert output.count("SFT: starting from step 0 on 2 process(es)") == 2  # both joined one process group
 
     models = project / "data" / "06_models"
-    assert sorted(p.name for p in models.iterdir()) == ["base", "checkpoints", "sft"]  # no half-built siblings
+    # No half-built siblings; .base.lock is the file lock that serialises building the base model (materialize.py).
+    assert sorted(p.name for p in models.iterdir() if p.name != ".base.lock") == ["base", "checkpoints", "sft"]
     metadata = json.loads((models / "sft" / "empo_adapter.json").read_text())
     assert [entry["step"] for entry in metadata["log_history"] if "loss" in entry] == [1, 2]
     runs = tracked_runs("sft")

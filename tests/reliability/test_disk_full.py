@@ -50,11 +50,10 @@ def test_full_disk_on_a_parquet_output_keeps_the_previous_file(kedro_project: Pa
     assert dialogues.is_file()
 
 
-@pytest.mark.slow
 def test_full_disk_on_a_checkpoint_then_on_the_adapter_keeps_what_was_saved(
-    kedro_project_with_base_model: Path, monkeypatch
+    kedro_project_with_tiny_base: Path, monkeypatch
 ):
-    project = kedro_project_with_base_model
+    project = kedro_project_with_tiny_base
     run_kedro(project, pipeline="data_engineering")
     sft = {"sft": {**SFT_QUICK, "training": {**SFT_QUICK["training"], "save_steps": 1}}}
     run_kedro(project, pipeline="sft", runtime_params=sft)

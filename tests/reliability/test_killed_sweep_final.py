@@ -1,5 +1,6 @@
 """A sweep killed during its final comparison: the rerun reuses the trials, the SFT reference and every variant's
-finished generations, and gives the same comparison numbers as a final comparison run in one go."""
+finished generations, and gives the same comparison numbers as a final comparison run in one go. On the tiny local
+base model: what is reused does not depend on the model."""
 
 from __future__ import annotations
 
@@ -11,15 +12,12 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 import yaml
 
 from empo_kedro.evaluation.generation import GENERATION_CACHE_KIND
 from tests.conftest import run_kedro
 from tests.pipelines.test_resume_and_multiprocess import Recorded, subprocess_env
 from tests.pipelines.test_sweep_pipeline import SETUP, SWEEP
-
-pytestmark = pytest.mark.slow
 
 # The sweep of test_sweep_pipeline, with a smaller final comparison (no MMLU) to keep this test short.
 KILLED_SWEEP = {
@@ -29,8 +27,8 @@ KILLED_SWEEP = {
 TIMEOUT_S = 600
 
 
-def test_sweep_killed_in_its_final_comparison_reuses_every_finished_piece(kedro_project_with_base_model: Path):
-    project = kedro_project_with_base_model
+def test_sweep_killed_in_its_final_comparison_reuses_every_finished_piece(kedro_project_with_tiny_base: Path):
+    project = kedro_project_with_tiny_base
     run_kedro(project, pipeline="sweep_setup", runtime_params=SETUP)
     # The same parameters for the killed subprocess and the in-process reruns: the default run environment.
     (project / "conf" / "local" / "parameters_sweep.yml").write_text(yaml.safe_dump(KILLED_SWEEP))
@@ -50,7 +48,7 @@ def test_sweep_killed_in_its_final_comparison_reuses_every_finished_piece(kedro_
     while len(list(generations.glob("*.json"))) < 2:  # base and SFT have replied on the test split: kill it
         assert sweep.poll() is None, log_path.read_text()[-3000:]
         assert time.monotonic() < deadline, "the final comparison did not start in time"
-        time.sleep(0.2)
+        time.sleep(0.02)  # a variant's replies take a fraction of a second on the tiny model
     sweep.send_signal(signal.SIGKILL)
     sweep.wait()
     done_before_kill = sorted(path.name for path in generations.glob("*.json"))
