@@ -106,6 +106,13 @@ def test_sft_loss_covers_only_assistant_turns(tiny_dir, tmp_path):
     assert tokenizer.decode(kept) == "I am so sorry 0.<|im_end|>Anytime.<|im_end|>"
 
 
+def test_sft_max_length_that_cuts_every_reply_is_refused_naming_it(tiny_dir, tmp_path):
+    tokenizer = ensure_generation_markers(load_tokenizer(tiny_dir))
+    model = modeling.load_causal_lm(tiny_dir, MODEL_PARAMS)
+    with pytest.raises(TrainingConfigError, match=r"sft.training.max_length=8 cuts every one of the 8 train"):
+        build_sft_trainer(model, tokenizer, conversations(), sft_params(max_length=8), 0, tmp_path)
+
+
 def make_sft_adapter(tiny_dir: Path, out: Path) -> Path:
     """An SFT adapter with non-zero weights, so SFT differs from the base model."""
     torch.manual_seed(0)

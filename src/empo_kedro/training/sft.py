@@ -17,6 +17,7 @@ from empo_kedro.data.dialogues import as_turns
 from empo_kedro.training.callbacks import MlflowStepMetrics
 from empo_kedro.training.checkpoints import resume_key, train_resumably
 from empo_kedro.training.config import (
+    TrainingConfigError,
     make_trainer_config,
     resolve_device,
     validate_lora,
@@ -74,7 +75,7 @@ def build_sft_trainer(
         counts["trainable"],
         counts["total"],
     )
-    return SFTTrainer(
+    trainer = SFTTrainer(
         model=peft_model,
         args=config,
         train_dataset=train,
@@ -82,6 +83,33 @@ def build_sft_trainer(
         processing_class=tokenizer,
         callbacks=[MlflowStepMetrics("sft")],
     )
+    check_truncation_kept_conversations(trainer, {"train": len(train), "eval": len(evaluation)}, config.max_length)
+    return trainer
+
+
+def check_truncation_kept_conversations(
+    trainer: SFTTrainer, counts: Mapping[str, int], max_length: int | None
+) -> None:
+    """TRL drops the conversations whose assistant tokens all lie beyond ``max_length``: log how many, and refuse a
+    split left empty (else torch fails later with ``num_samples=0``). A base model whose tokenizer needs more tokens
+    per word than SmolLM2's meets this first."""
+    for split, before in counts.items():
+        dataset = trainer.train_dataset if split == "train" else trainer.eval_dataset
+        if dataset is None or not before:
+            continue
+        if len(dataset) < before:
+            logger.warning(
+                "SFT: %d of %d %s conversations dropped: no assistant token within sft.training.max_length=%s",
+                before - len(dataset),
+                before,
+                split,
+                max_length,
+            )
+        if len(dataset) == 0:
+            raise TrainingConfigError(
+                f"sft.training.max_length={max_length} cuts every one of the {before} {split} conversations before "
+                "its first assistant reply: raise it (this base model's tokenizer needs more tokens per turn)"
+            )
 
 
 def train_sft(
