@@ -4,7 +4,6 @@ on the validation split, train the random-rejected ablation, and compare base / 
 from __future__ import annotations
 
 import logging
-import time
 
 import pandas as pd
 
@@ -13,19 +12,16 @@ from empo_kedro.emotions.opposites import RANDOM_STRATEGY, check_coverage, load_
 from empo_kedro.evaluation.emotion_classifier import EmotionClassifier
 from empo_kedro.evaluation.epitome import EpitomeScorer
 from empo_kedro.evaluation.generation import select_eval_prompts
-from empo_kedro.evaluation.variant_evaluation import kl_texts
 from empo_kedro.evaluation.variants import DPO
 from empo_kedro.io.model_datasets import AdapterHandle, LocalModel
 from empo_kedro.io.sweep_store import TrialStore
 from empo_kedro.params import BaseModelParams, DpoParams, EvaluationParams, PreferencesParams, SweepParams
 from empo_kedro.reporting.plots import categorical_setting, plot_sweep
 from empo_kedro.serving.registry import register_chat_models
-from empo_kedro.sweep.final import ablation_variant, cached_compare_final, json_records
-from empo_kedro.sweep.seeds import train_final_models
-from empo_kedro.sweep.space import SweepConfigError, ablation_spec, fingerprint, plan_trials, select_best
-from empo_kedro.sweep.trials import SweepContext, run_trial, sft_reference
+from empo_kedro.sweep.final import cached_compare_final, json_records
+from empo_kedro.sweep.space import SweepConfigError, plan_trials, select_best
+from empo_kedro.sweep.stages import SweepInputs, run_ablation, run_trials, train_finals
 from empo_kedro.tracking import sweep_runs, sweep_schema
-from empo_kedro.tracking.machine import machine_tags
 
 logger = logging.getLogger(__name__)
 
@@ -75,53 +71,6 @@ def build_sweep_pairs(
     return pd.concat(frames, ignore_index=True)
 
 
-def _context(
-    base_model: LocalModel,
-    sft_adapter: AdapterHandle,
-    dialogues: pd.DataFrame,
-    scorer: EpitomeScorer,
-    store: TrialStore,
-    plan: list[dict],
-    model_params: BaseModelParams,
-    eval_params: EvaluationParams,
-    sweep: SweepParams,
-    system_prompt: str,
-    seed: int,
-) -> SweepContext:
-    selection = sweep["selection"]
-    prompts = select_eval_prompts(dialogues, selection["split"], selection.get("n_prompts"), system_prompt, seed)
-    n_kl_texts = selection.get("kl_n_texts") or eval_params["retention"]["kl"]["n_texts"]
-    ctx = SweepContext(
-        base_model,
-        sft_adapter,
-        model_params,
-        eval_params,
-        scorer,
-        prompts,
-        kl_texts(n_kl_texts, seed),
-        store,
-        seed,
-        selection["split"],
-    )
-    ctx.sweep_id = fingerprint(
-        {
-            "plan": [[s["dpo_params"], s["strategy"]] for s in plan],
-            "eval": ctx.eval_key,
-            "lineage": ctx.lineage,
-            "seed": seed,
-        }
-    )
-    return ctx
-
-
-def _strategy_pairs(pairs: pd.DataFrame, strategy: str) -> pd.DataFrame:
-    return pairs.loc[pairs["strategy"] == strategy].drop(columns="strategy").reset_index(drop=True)
-
-
-def _wall(record: dict) -> float:
-    return record["metrics"].get("trial/train_wall_s", 0.0) + record["metrics"].get("trial/eval_wall_s", 0.0)
-
-
 def run_sweep_trials(
     base_model: LocalModel,
     sft_adapter: AdapterHandle,
@@ -137,37 +86,10 @@ def run_sweep_trials(
     seed: int,
 ) -> dict:
     """Every trial of the plan, trained and scored on the selection split or reused from the sweep folder."""
-    started = time.perf_counter()
-    ctx = _context(
+    inputs = SweepInputs(
         base_model, sft_adapter, dialogues, scorer, store, plan, model_params, eval_params, sweep, system_prompt, seed
     )
-    splits = dialogues["split"].value_counts().sort_index()
-    sweep_runs.tag_parent(
-        {
-            sweep_schema.SWEEP_ID: ctx.sweep_id,
-            sweep_schema.STORE: store.root,
-            sweep_schema.SELECTION_PROMPTS: len(ctx.prompts),
-            sweep_schema.DATA_DIALOGUES: ", ".join(f"{k}={v}" for k, v in splits.items()),
-            **machine_tags(),
-        }
-    )
-    reference = sft_reference(ctx)
-    sweep_runs.tag_parent(
-        {}, {sweep_schema.SFT_METRIC_PREFIX + k.removeprefix("eval/"): v for k, v in reference["metrics"].items()}
-    )
-    trials = [run_trial(ctx, spec, _strategy_pairs(pairs, spec["strategy"]), reference) for spec in plan]
-    reused = sum(t["reused"] for t in trials)
-    logger.info("Sweep: %d trials, %d of them reused from %s", len(trials), reused, store.root)
-    sweep_runs.tag_parent(
-        {},
-        {
-            sweep_schema.N_TRIALS: len(trials),
-            sweep_schema.N_REUSED: reused,
-            sweep_schema.TRIALS_WALL_S: sum(map(_wall, trials)) + reference.get("wall_s", 0.0),
-            sweep_schema.SESSION_TRIALS_WALL_S: time.perf_counter() - started,
-        },
-    )
-    return {"sweep_id": ctx.sweep_id, "split": ctx.split, "reference": reference["metrics"], "trials": trials}
+    return run_trials(inputs, pairs)
 
 
 def select_sweep_trial(sweep_trials: dict, sweep: SweepParams) -> dict:
@@ -209,26 +131,10 @@ def run_sweep_ablation(
     seed: int,
 ) -> dict:
     """The best settings with random rejected turns (reused when the grid held it), scored on the same split."""
-    started = time.perf_counter()
-    ctx = _context(
+    inputs = SweepInputs(
         base_model, sft_adapter, dialogues, scorer, store, plan, model_params, eval_params, sweep, system_prompt, seed
     )
-    spec = ablation_spec(plan, selection["best"], sweep["final"])
-    record = run_trial(
-        ctx, spec, _strategy_pairs(pairs, spec["strategy"]), sft_reference(ctx), role=sweep_schema.ROLE_ABLATION
-    )
-    sweep_runs.tag_parent(
-        {
-            sweep_schema.ABLATION_TRIAL: record["trial_id"],
-            sweep_schema.ABLATION_STRATEGY: record["strategy"],
-            sweep_schema.ABLATION_RUN_ID: record["mlflow_run_id"] or "",
-        },
-        {
-            sweep_schema.ABLATION_WALL_S: _wall(record),
-            sweep_schema.SESSION_ABLATION_WALL_S: time.perf_counter() - started,
-        },
-    )
-    return record
+    return run_ablation(inputs, pairs, selection)
 
 
 def train_sweep_final_models(
@@ -249,37 +155,10 @@ def train_sweep_final_models(
 ) -> dict:
     """The chosen settings and the ablation, each with ``sweep.final.n_seeds`` training seeds (and the final size):
     arm -> the records of its seeds (seed 0 at the trials' size is the selected trial / the ablation itself)."""
-    started = time.perf_counter()
-    final = sweep["final"]
-    ctx = _context(
+    inputs = SweepInputs(
         base_model, sft_adapter, dialogues, scorer, store, plan, model_params, eval_params, sweep, system_prompt, seed
     )
-    ablation_name = ablation_variant(ablation["strategy"])
-    specs = {DPO: plan[int(selection["best"]["index"])], ablation_name: ablation_spec(plan, selection["best"], final)}
-    models = train_final_models(
-        ctx,
-        specs,
-        {DPO: selection["best"], ablation_name: ablation},
-        lambda strategy: _strategy_pairs(pairs, strategy),
-        final,
-        sft_reference(ctx),
-    )
-    trained = sum(not r.get("reused", True) for records in models.values() for r in records)
-    sweep_runs.tag_parent(
-        {"sweep.final_n_seeds": final.get("n_seeds", 1), "sweep.final_train_size": models[DPO][0]["size"]},
-        {
-            "sweep/final_models_wall_s": sum(
-                _wall(r) for records in models.values() for r in records[1:] if "metrics" in r
-            ),
-            "sweep/session_final_models_wall_s": time.perf_counter() - started,
-        },
-    )
-    logger.info(
-        "Sweep: final models %s (%d trained this session)",
-        {arm: [r["trial_id"] for r in records] for arm, records in models.items()},
-        trained,
-    )
-    return {"ablation": ablation_name, "models": models}
+    return train_finals(inputs, pairs, selection, ablation)
 
 
 def evaluate_sweep_final(
