@@ -27,6 +27,23 @@ def artifact_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return cache
 
 
+@pytest.fixture(autouse=True)
+def mlflow_uris_reset_after_each_test():
+    """An in-process `kedro run` (kedro-mlflow) sets MLflow's global tracking URI to its project's store: reset it
+    after each test, so the next test reaches the store its own MLFLOW_TRACKING_URI names, not one whose folder was
+    removed with the last test's tmp_path ("attempt to write a readonly database") or, worse, silently another's."""
+    yield
+    import mlflow
+
+    try:
+        while mlflow.active_run():
+            mlflow.end_run()
+    except Exception:  # noqa: BLE001 - the store of a finished test may be gone; nothing to close then
+        pass
+    mlflow.set_tracking_uri(None)
+    mlflow.set_registry_uri(None)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real ED/EPITOME data beside the checkout; tests that need it skip where it is absent."""
