@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +56,16 @@ def replace_dir_atomically(build_dir: Path, target: Path) -> None:
     os.replace(build_dir, target)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def write_dir_atomically(target: Path, write: Callable[[Path], None]) -> None:
+    """``write`` fills a hidden sibling folder, which then replaces ``target``; on any failure it is removed and
+    ``target`` stays as it was."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    build_dir = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
+    try:
+        write(build_dir)
+        replace_dir_atomically(build_dir, target)
+    except BaseException:
+        shutil.rmtree(build_dir, ignore_errors=True)
+        raise

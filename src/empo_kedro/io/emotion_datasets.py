@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from kedro.io import AbstractDataset
 
 from empo_kedro.evaluation.emotion_classifier import EmotionClassifier
-from empo_kedro.io.model_datasets import replace_dir_atomically
+from empo_kedro.io.atomic import write_dir_atomically
 
 
 class EmotionClassifierDataset(AbstractDataset[EmotionClassifier, EmotionClassifier]):
@@ -24,14 +22,7 @@ class EmotionClassifierDataset(AbstractDataset[EmotionClassifier, EmotionClassif
         return EmotionClassifier.load(self._path)
 
     def save(self, data: EmotionClassifier) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        build_dir = Path(tempfile.mkdtemp(prefix=f".{self._path.name}.new-", dir=self._path.parent))
-        try:
-            data.save(build_dir)
-            replace_dir_atomically(build_dir, self._path)
-        except BaseException:
-            shutil.rmtree(build_dir, ignore_errors=True)
-            raise
+        write_dir_atomically(self._path, data.save)
 
     def _exists(self) -> bool:
         return self._path.is_dir()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +10,7 @@ from kedro.io import AbstractDataset, DatasetError
 
 from empo_kedro.data.epitome import read_epitome_dir
 from empo_kedro.evaluation.epitome import EpitomeScorer
-from empo_kedro.io.atomic import replace_dir_atomically
+from empo_kedro.io.atomic import write_dir_atomically
 
 
 class EpitomeDataset(AbstractDataset[None, pd.DataFrame]):
@@ -48,14 +46,7 @@ class EpitomeScorerDataset(AbstractDataset[EpitomeScorer, EpitomeScorer]):
         return EpitomeScorer.load(self._path, device=self._device)
 
     def save(self, data: EpitomeScorer) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        build_dir = Path(tempfile.mkdtemp(prefix=f".{self._path.name}.new-", dir=self._path.parent))
-        try:
-            data.save(build_dir)
-            replace_dir_atomically(build_dir, self._path)
-        except BaseException:
-            shutil.rmtree(build_dir, ignore_errors=True)
-            raise
+        write_dir_atomically(self._path, data.save)
 
     def _exists(self) -> bool:
         return self._path.is_dir()
