@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kedro.io import AbstractDataset
 
-from empo_kedro.io.model_datasets import LocalModel, ModelFolderError, replace_dir_atomically
+from empo_kedro.io.atomic import write_dir_atomically
+from empo_kedro.io.model_datasets import LocalModel, ModelFolderError
 
 EXPORT_METADATA = "empo_export.json"
 
@@ -44,9 +43,7 @@ class ExportedModelDataset(AbstractDataset[ExportedModel, LocalModel]):
     def save(self, data: ExportedModel) -> None:
         from empo_kedro.export.gguf_file import write_gguf
 
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        build_dir = Path(tempfile.mkdtemp(prefix=f".{self._path.name}.new-", dir=self._path.parent))
-        try:
+        def write(build_dir: Path) -> None:
             data.model.save_pretrained(build_dir)
             data.tokenizer.save_pretrained(build_dir)
             metadata = dict(data.metadata)
@@ -61,10 +58,8 @@ class ExportedModelDataset(AbstractDataset[ExportedModel, LocalModel]):
                 )
                 metadata["gguf_file"] = data.gguf["file_name"]
             (build_dir / EXPORT_METADATA).write_text(json.dumps(metadata, indent=1, default=str))
-            replace_dir_atomically(build_dir, self._path)
-        except BaseException:
-            shutil.rmtree(build_dir, ignore_errors=True)
-            raise
+
+        write_dir_atomically(self._path, write)
 
     def load(self) -> LocalModel:
         metadata_path = self._path / EXPORT_METADATA

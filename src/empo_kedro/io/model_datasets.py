@@ -8,8 +8,6 @@ swapped in with ``os.replace``, so a crash never leaves a half-written folder th
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +18,7 @@ from kedro.io import AbstractDataset, DatasetError
 from safetensors import SafetensorError, safe_open
 
 from empo_kedro.errors import UserFacingError
-from empo_kedro.io.atomic import file_sha256, replace_dir_atomically
+from empo_kedro.io.atomic import file_sha256, write_dir_atomically
 from empo_kedro.io.disk_space import disk_full_names
 from empo_kedro.training.base_model.materialize import materialize_base_model
 from empo_kedro.training.base_model.provenance import ModelIntegrityError, verify_model_dir
@@ -184,18 +182,14 @@ class AdapterDataset(AbstractDataset[TrainedAdapter, AdapterHandle]):
             mlflow.log_artifacts(str(self._path), artifact_path=self._mlflow_artifact_path)
 
     def _write(self, data: TrainedAdapter) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        build_dir = Path(tempfile.mkdtemp(prefix=f".{self._path.name}.new-", dir=self._path.parent))
-        try:
-            with disk_full_names(self._path, "the previous adapter, if any, is unchanged"):
-                data.model.save_pretrained(build_dir, safe_serialization=True)
-                data.tokenizer.save_pretrained(build_dir)
-                metadata = {**data.metadata, "weights_sha256": file_sha256(build_dir / ADAPTER_WEIGHTS)}
-                (build_dir / ADAPTER_METADATA).write_text(json.dumps(metadata, indent=1, default=str))
-                replace_dir_atomically(build_dir, self._path)
-        except BaseException:
-            shutil.rmtree(build_dir, ignore_errors=True)
-            raise
+        def write(build_dir: Path) -> None:
+            data.model.save_pretrained(build_dir, safe_serialization=True)
+            data.tokenizer.save_pretrained(build_dir)
+            metadata = {**data.metadata, "weights_sha256": file_sha256(build_dir / ADAPTER_WEIGHTS)}
+            (build_dir / ADAPTER_METADATA).write_text(json.dumps(metadata, indent=1, default=str))
+
+        with disk_full_names(self._path, "the previous adapter, if any, is unchanged"):
+            write_dir_atomically(self._path, write)
 
     def load(self) -> AdapterHandle:
         """A handle on a complete adapter: files present, JSON readable, weights a whole safetensors file whose
