@@ -211,7 +211,7 @@ def test_sentences_follow_the_ci_and_the_metric_direction():
     assert "= -0.0200 [-0.0800, 0.0400]" in describe_difference("dpo", "sft", "diff_mean", -0.02, -0.08, 0.04)
 
 
-@pytest.mark.parametrize(("env", "n_trials"), [("base", 2), ("shared", 3)])
+@pytest.mark.parametrize(("env", "n_trials"), [("base", 2), ("shared", 6)])
 def test_the_shipped_sweep_configurations_plan_cleanly(env, n_trials):
     from kedro.config import OmegaConfigLoader
 
