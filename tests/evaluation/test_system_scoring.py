@@ -37,6 +37,23 @@ class LookupScorer:
         return {m: rows[:, i] for i, m in enumerate(("ER", "IP", "EX"))}
 
 
+def score_and_report(tmp_path, encoder_dir, predictions, lookup, system, path, file_format):
+    """The three system nodes in one MLflow run (a fresh store under ``tmp_path``): select, score with a lookup
+    scorer, report. Returns the table, the report, its markdown and the parent run."""
+    params = {
+        "epitome": {"batch_size": 4},
+        "bertscore": {"encoder": str(encoder_dir), "num_layers": 2, "batch_size": 4},
+        "distinct_orders": [1, 2],
+    }
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    mlflow.set_experiment("t")
+    with mlflow.start_run() as parent:
+        replies, read = nodes.select_system_replies(predictions, system, path, file_format, SELECT)
+        scores, info = nodes.score_system_replies(replies, LookupScorer(lookup), params)
+        table, report, markdown = nodes.report_system(scores, read, info, system, params)
+    return table, report, markdown, parent
+
+
 def test_agreement_known_answers():
     exact = level_agreement([0, 1, 2, 0, 1, 2], [0, 1, 2, 0, 1, 1])
     # p_o = 5/6; marginals (2, 2, 2) and (2, 3, 1): p_e = 12/36, kappa = (5/6 - 1/3) / (2/3) = 0.75
@@ -111,18 +128,9 @@ def test_empo_file_scored_with_known_agreement_and_logged_beside_the_variants(tm
         "gt_EX_scores": reference["EX"],
     }
     predictions = read_predictions(write_empo(tmp_path / "preds.txt", empo_frame(levels)))
-    params = {
-        "epitome": {"batch_size": 4},
-        "bertscore": {"encoder": str(tiny_encoder_dir), "num_layers": 2, "batch_size": 4},
-        "distinct_orders": [1, 2],
-    }
-
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    mlflow.set_experiment("t")
-    with mlflow.start_run() as parent:
-        replies, read = nodes.select_system_replies(predictions, "empo-zephyr", "preds.txt", "auto", SELECT)
-        scores, info = nodes.score_system_replies(replies, LookupScorer(lookup), params)
-        table, report, markdown = nodes.report_system(scores, read, info, "empo-zephyr", params)
+    table, report, markdown, parent = score_and_report(
+        tmp_path, tiny_encoder_dir, predictions, lookup, "empo-zephyr", "preds.txt", "auto"
+    )
 
     agreement = report["agreement_with_published_levels"]
     # ER generated: ours [2,0,1,0] vs theirs [2,0,1,1]: p_o = 3/4, p_e = (2*1 + 1*2 + 1*1)/16 = 5/16 -> kappa 7/11.
@@ -178,17 +186,9 @@ def test_synthetic_empo_file_gives_the_hand_computed_kappa_qwk_and_mean_level_bi
     for side, column in (("generated", "response"), ("reference", "reference")):
         for i, text in enumerate(rows[column]):
             lookup[text] = tuple(KNOWN_OURS[side][m][i] for m in ("ER", "IP", "EX"))
-    params = {
-        "epitome": {"batch_size": 4},
-        "bertscore": {"encoder": str(tiny_encoder_dir), "num_layers": 2, "batch_size": 4},
-        "distinct_orders": [1, 2],
-    }
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    mlflow.set_experiment("t")
-    with mlflow.start_run() as parent:
-        replies, read = nodes.select_system_replies(predictions, "known", "known.txt", "empo", SELECT)
-        scores, info = nodes.score_system_replies(replies, LookupScorer(lookup), params)
-        _, report, markdown = nodes.report_system(scores, read, info, "known", params)
+    _, report, markdown, parent = score_and_report(
+        tmp_path, tiny_encoder_dir, predictions, lookup, "known", "known.txt", "empo"
+    )
     agreement = report["agreement_with_published_levels"]
 
     # ER generated: theirs [0,0,1,1,2,2], ours [0,1,1,2,2,1]. Confusion (rows theirs) [[1,1,0],[0,1,1],[0,1,1]]:

@@ -53,6 +53,30 @@ def subprocess_env() -> dict[str, str]:
     return {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE", "COLUMNS": "250"}
 
 
+def kill_kedro_run_once_cached(
+    project: Path, pipeline: str, cache_dir: Path, n_files: int, timeout_s: float, poll_s: float = 0.02
+) -> Path:
+    """Start ``kedro run --pipeline=<pipeline>`` in a subprocess, SIGKILL it as soon as ``cache_dir`` holds
+    ``n_files`` JSON files (a crash at the worst moment: mid-run, nothing cleaned up), and return its log."""
+    log_path = project / f"killed_{pipeline}.log"
+    with log_path.open("w") as log:
+        run = subprocess.Popen(
+            [sys.executable, "-m", "kedro", "run", f"--pipeline={pipeline}"],
+            cwd=project,
+            env=subprocess_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + timeout_s
+    while len(list(cache_dir.glob("*.json"))) < n_files:
+        assert run.poll() is None, log_path.read_text()[-3000:]
+        assert time.monotonic() < deadline, f"{pipeline} did not cache {n_files} files in {timeout_s} s"
+        time.sleep(poll_s)
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    return log_path
+
+
 def tracked_runs(pipeline: str) -> list:
     client = mlflow.MlflowClient()
     experiment = client.get_experiment_by_name("empo_kedro")

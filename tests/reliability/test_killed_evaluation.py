@@ -6,10 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +13,7 @@ import yaml
 
 from empo_kedro.evaluation.generation import GENERATION_CACHE_KIND
 from tests.conftest import run_kedro
-from tests.pipelines.test_resume_and_multiprocess import DPO_QUICK, SFT_QUICK, Recorded, subprocess_env
+from tests.pipelines.test_resume_and_multiprocess import DPO_QUICK, SFT_QUICK, Recorded, kill_kedro_run_once_cached
 
 DPO = {**DPO_QUICK, "training": {**DPO_QUICK["training"], "max_steps": 2}}
 # A short evaluation: a few prompts and tokens, a small bootstrap, one scorer epoch, three MMLU questions.
@@ -50,22 +46,8 @@ def test_evaluation_killed_after_generating_reuses_the_cached_replies(kedro_proj
     cache = project / "data" / "07_model_output" / "generation_cache"
     generations = cache / GENERATION_CACHE_KIND
 
-    log_path = project / "killed_evaluation.log"
-    with log_path.open("w") as log:
-        evaluation = subprocess.Popen(
-            [sys.executable, "-m", "kedro", "run", "--pipeline=evaluation"],
-            cwd=project,
-            env=subprocess_env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + TIMEOUT_S
-    while not list(generations.glob("*.json")):  # a first variant has replied: kill it
-        assert evaluation.poll() is None, log_path.read_text()[-3000:]
-        assert time.monotonic() < deadline, "the evaluation generated nothing in time"
-        time.sleep(0.02)  # a variant's replies take a fraction of a second on the tiny model
-    evaluation.send_signal(signal.SIGKILL)
-    evaluation.wait()
+    # Killed as soon as a first variant has replied (a fraction of a second on the tiny model).
+    kill_kedro_run_once_cached(project, "evaluation", generations, n_files=1, timeout_s=TIMEOUT_S)
     done_before_kill = {json.loads(path.read_text())["variant"] for path in generations.glob("*.json")}
     assert 1 <= len(done_before_kill) < len(VARIANTS), done_before_kill
     assert not (project / "data" / "08_reporting" / "comparison.csv").exists()

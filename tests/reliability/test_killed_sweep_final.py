@@ -6,17 +6,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import yaml
 
 from empo_kedro.evaluation.generation import GENERATION_CACHE_KIND
 from tests.conftest import run_kedro
-from tests.pipelines.test_resume_and_multiprocess import Recorded, subprocess_env
+from tests.pipelines.test_resume_and_multiprocess import Recorded, kill_kedro_run_once_cached
 from tests.pipelines.test_sweep_pipeline import SETUP, SWEEP
 
 # The sweep of test_sweep_pipeline, with a smaller final comparison (no MMLU) to keep this test short.
@@ -35,22 +31,8 @@ def test_sweep_killed_in_its_final_comparison_reuses_every_finished_piece(kedro_
     store = project / "data" / "06_models" / "sweep"
     generations = store / GENERATION_CACHE_KIND
 
-    log_path = project / "killed_sweep.log"
-    with log_path.open("w") as log:
-        sweep = subprocess.Popen(
-            [sys.executable, "-m", "kedro", "run", "--pipeline=sweep"],
-            cwd=project,
-            env=subprocess_env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + TIMEOUT_S
-    while len(list(generations.glob("*.json"))) < 2:  # base and SFT have replied on the test split: kill it
-        assert sweep.poll() is None, log_path.read_text()[-3000:]
-        assert time.monotonic() < deadline, "the final comparison did not start in time"
-        time.sleep(0.02)  # a variant's replies take a fraction of a second on the tiny model
-    sweep.send_signal(signal.SIGKILL)
-    sweep.wait()
+    # Killed as soon as base and SFT have replied on the test split.
+    kill_kedro_run_once_cached(project, "sweep", generations, n_files=2, timeout_s=TIMEOUT_S)
     done_before_kill = sorted(path.name for path in generations.glob("*.json"))
     assert len(done_before_kill) < 4 and not list((store / "final").glob("*.json"))
 
