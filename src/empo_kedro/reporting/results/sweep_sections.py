@@ -53,7 +53,8 @@ def setup_section(record: SweepRecord) -> list[str]:
         f"({num(metrics.get(sweep_schema.N_TRIALS), 0)} trials, {num(metrics.get(sweep_schema.N_REUSED), 0)} of them "
         "reused from earlier sessions, each timed when it ran), ablation "
         f"{minutes(metrics.get(sweep_schema.ABLATION_WALL_S))}, final comparison "
-        f"{minutes(metrics.get(sweep_schema.FINAL_WALL_S))}; "
+        f"{minutes(metrics.get(sweep_schema.FINAL_WALL_S))} (the run that finished it: replies an interrupted "
+        "earlier run had generated are reused, not timed again); "
         f"the last session took {minutes(record.session_seconds)}.",
         "",
     ]
