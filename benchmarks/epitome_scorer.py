@@ -60,6 +60,8 @@ from empo_kedro.evaluation.epitome.report import (  # noqa: E402
     PUBLISHED_SOURCE,
     scorer_heldout_report,
 )
+from empo_kedro.io.atomic import write_json_atomically  # noqa: E402
+from empo_kedro.tracking.benchmark_runs import log_benchmark_run  # noqa: E402
 from empo_kedro.tracking.machine import machine_tags  # noqa: E402
 from empo_kedro.training.precision import bf16_support  # noqa: E402
 
@@ -239,6 +241,10 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--variants-file", type=Path, default=None, help="YAML {name: {key: value}}")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override for every variant")
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument(
+        "--resume", action="store_true", help="reuse the variants --out already holds (same overrides, seed, data)"
+    )
+    ap.add_argument("--no-mlflow", action="store_true", help="do not log the result to the MLflow store")
     args = ap.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -254,13 +260,55 @@ def main(argv: list[str] | None = None) -> dict:
     pairs = read_epitome_dir(args.data)
     split = split_pairs(pairs, val_fraction, test_fraction, args.seed, group_column=group_column)
     default_encoder = args.encoder or str(default_encoder_path())
+    finished = finished_variants(args.out, args.data, args.seed) if args.resume else {}
     results = {}
     for name, overrides in variants.items():
-        results[name] = run_variant(
-            name, {**common, **overrides}, split, default_encoder, epitome_params["scorer"], args.seed
-        )
+        overrides = {**common, **overrides}
+        if finished.get(name, {}).get("overrides") == overrides:
+            logger.info("Variant %s: already in %s, reusing it", name, args.out)
+            results[name] = finished[name]
+        else:
+            results[name] = run_variant(name, overrides, split, default_encoder, epitome_params["scorer"], args.seed)
         test_f1 = {m: round(f["macro_f1"], 3) for m, f in results[name]["test"].items()}
         logger.info("Variant %s: test macro-F1 %s", name, test_f1)
+        write_result(args, split, group_column, val_fraction, test_fraction, results)  # a killed run keeps these
+    result = write_result(args, split, group_column, val_fraction, test_fraction, results)
+    if not args.no_mlflow:
+        log_benchmark_run(
+            f"epitome_scorer-{len(results)}-variants",
+            {
+                "data": args.data,
+                "seed": args.seed,
+                "variants": json.dumps({n: r["overrides"] for n, r in results.items()}),
+            },
+            {"variants": results},
+            args.out,
+            REPO / "mlruns" / "mlflow.db",
+        )
+    summary = {
+        name: {
+            "val_macro_f1_mean": round(100 * r["val_macro_f1_mean"], 1),
+            "test_macro_f1": {m: round(100 * f["macro_f1"], 1) for m, f in r["test"].items()},
+            "train_wall_seconds": r["train_wall_seconds"],
+        }
+        for name, r in results.items()
+    }
+    print(json.dumps({"variants": summary, "out": str(args.out)}, indent=2))
+    return result
+
+
+def finished_variants(out: Path, data: Path, seed: int) -> dict[str, dict]:
+    """The variants an earlier run of the same data and seed wrote to ``out`` ({} when there is none)."""
+    if not out.exists():
+        return {}
+    earlier = json.loads(out.read_text())
+    if earlier.get("data") != str(data) or earlier.get("seed") != seed:
+        return {}
+    return dict(earlier.get("variants", {}))
+
+
+def write_result(args, split, group_column: str, val_fraction: float, test_fraction: float, results: dict) -> dict:
+    """The benchmark's JSON with every variant finished so far, written atomically to ``args.out``."""
     train, val, test = split
     result = {
         "benchmark": "epitome_scorer",
@@ -283,17 +331,7 @@ def main(argv: list[str] | None = None) -> dict:
         # choose on the validation split (the one selection already uses), report the test figures
         "ranking_by_val_macro_f1_mean": sorted(results, key=lambda n: -results[n]["val_macro_f1_mean"]),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
-    summary = {
-        name: {
-            "val_macro_f1_mean": round(100 * r["val_macro_f1_mean"], 1),
-            "test_macro_f1": {m: round(100 * f["macro_f1"], 1) for m, f in r["test"].items()},
-            "train_wall_seconds": r["train_wall_seconds"],
-        }
-        for name, r in results.items()
-    }
-    print(json.dumps({"variants": summary, "out": str(args.out)}, indent=2))
+    write_json_atomically(args.out, result)
     return result
 
 

@@ -53,6 +53,8 @@ import pandas as pd
 import torch
 from transformers import TrainerCallback
 
+from empo_kedro.tracking.benchmark_runs import log_benchmark_run
+
 REPO = Path(__file__).resolve().parents[1]
 OUT_DIR = REPO / "data" / "08_reporting" / "benchmarks"
 logger = logging.getLogger("benchmarks.training_speed")
@@ -848,29 +850,14 @@ def override_parameter(params: dict, assignment: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------------------------- main
-def numeric_leaves(tree: Any, prefix: str = "") -> dict[str, float]:
-    """Every int/float in a nested result as ``a.b.c`` (lists and bools left out), for MLflow metrics."""
-    if isinstance(tree, dict):
-        flat: dict[str, float] = {}
-        for key, value in tree.items():
-            flat.update(numeric_leaves(value, f"{prefix}{key}."))
-        return flat
-    if isinstance(tree, (int, float)) and not isinstance(tree, bool) and math.isfinite(tree):
-        return {prefix.rstrip("."): float(tree)}
-    return {}
-
-
 def log_to_mlflow(result: dict, output: Path) -> None:
-    import mlflow
-
-    from empo_kedro.tracking.uri import resolve_tracking_uri
-
-    mlflow.set_tracking_uri(resolve_tracking_uri(str(REPO / "mlruns" / "mlflow.db")))
-    mlflow.set_experiment("benchmarks")
-    with mlflow.start_run(run_name=f"training_speed-{result['tag']}"):
-        mlflow.log_params({k: str(v)[:500] for k, v in result["settings"].items()})
-        mlflow.log_metrics(numeric_leaves({k: v for k, v in result.items() if k not in ("settings", "machine")}))
-        mlflow.log_artifact(str(output))
+    log_benchmark_run(
+        f"training_speed-{result['tag']}",
+        result["settings"],
+        {k: v for k, v in result.items() if k not in ("settings", "machine")},
+        output,
+        REPO / "mlruns" / "mlflow.db",
+    )
 
 
 def model_parameter_counts(model_dir: Path) -> tuple[int, int]:

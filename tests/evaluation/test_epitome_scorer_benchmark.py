@@ -7,6 +7,7 @@ import importlib.util
 import json
 from pathlib import Path
 
+import mlflow
 import numpy as np
 import pandas as pd
 import pytest
@@ -84,29 +85,21 @@ def test_ensemble_averages_the_members_probabilities():
     assert benchmark.evaluate_members([a, b], frame)["ER"]["accuracy"] == 0.5
 
 
-def test_two_variants_run_on_one_split_and_are_written_side_by_side(tmp_path, tiny_epitome_dir, tiny_encoder_dir):
+def benchmark_args(data: Path, encoder: Path, out: Path, *variants: str) -> list[str]:
+    args = ["--data", str(data), "--encoder", str(encoder), "--threads", "1", "--seed", "5", "--set", TINY]
+    for variant in variants:
+        args += ["--variant", variant]
+    return [*args, "--out", str(out)]
+
+
+def test_two_variants_run_on_one_split_and_are_written_side_by_side(
+    tmp_path, tiny_epitome_dir, tiny_encoder_dir, monkeypatch
+):
     benchmark = load_benchmark()
     out = tmp_path / "bench.json"
-    result = benchmark.main(
-        [
-            "--data",
-            str(tiny_epitome_dir),
-            "--encoder",
-            str(tiny_encoder_dir),
-            "--threads",
-            "1",
-            "--seed",
-            "5",
-            "--set",
-            TINY,
-            "--variant",
-            "mean:epochs=1",
-            "--variant",
-            "cls_ensemble:epochs=1,pooling=cls,ensemble_seeds=2",
-            "--out",
-            str(out),
-        ]
-    )
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    variants = ("mean:epochs=1", "cls_ensemble:epochs=1,pooling=cls,ensemble_seeds=2")
+    result = benchmark.main(benchmark_args(tiny_epitome_dir, tiny_encoder_dir, out, *variants))
     written = json.loads(out.read_text())
     assert written == json.loads(json.dumps(result))
     assert list(written["variants"]) == ["mean", "cls_ensemble"]
@@ -127,3 +120,16 @@ def test_two_variants_run_on_one_split_and_are_written_side_by_side(tmp_path, ti
     assert sorted(ranking) == ["cls_ensemble", "mean"]
     val_means = [written["variants"][name]["val_macro_f1_mean"] for name in ranking]
     assert val_means == sorted(val_means, reverse=True)
+
+    # The result is logged to MLflow's `benchmarks` experiment: every number a metric, the JSON an artifact.
+    client = mlflow.MlflowClient()
+    (run,) = client.search_runs([client.get_experiment_by_name("benchmarks").experiment_id])
+    assert run.data.metrics["variants.mean.test.ER.macro_f1"] == written["variants"]["mean"]["test"]["ER"]["macro_f1"]
+    assert [a.path for a in client.list_artifacts(run.info.run_id)] == ["bench.json"]
+
+    # --resume reuses a variant already written with the same overrides (seed, data) and trains a changed one again.
+    rerun = (variants[1], "mean:epochs=2")
+    resume = ["--resume", "--no-mlflow"]
+    again = benchmark.main([*benchmark_args(tiny_epitome_dir, tiny_encoder_dir, out, *rerun), *resume])
+    assert again["variants"]["cls_ensemble"] == written["variants"]["cls_ensemble"]  # wall time too: not retrained
+    assert again["variants"]["mean"]["params"]["epochs"] == 2 and list(again["variants"]) == ["cls_ensemble", "mean"]
