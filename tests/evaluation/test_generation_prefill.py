@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from empo_kedro.evaluation.generation import generate_replies, replies_key, unpadded_prompt_cache
+from empo_kedro.evaluation.generation import generate_batch, generate_replies, replies_key, unpadded_prompt_cache
 from empo_kedro.evaluation.vllm_generation import (
     GenerationBackendError,
     check_generation_backend,
@@ -37,6 +37,13 @@ def prompts_with_system():
     return [[SYSTEM, {"role": "user", "content": text}] for text in TEXTS]
 
 
+def chat_texts(tokenizer) -> list[str]:
+    return [
+        tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
+        for prompt in prompts_with_system()
+    ]
+
+
 def test_per_prompt_prefill_replies_equal_the_batched_path(tiny):
     model, tokenizer = tiny
     generation = {"max_new_tokens": 8, "do_sample": False}
@@ -48,14 +55,25 @@ def test_per_prompt_prefill_replies_equal_the_batched_path(tiny):
     assert unpadded == reference
 
 
+def test_per_prompt_prefill_gives_the_batched_path_s_scores_at_every_step(tiny):
+    """Equal replies alone are a weak check on a random tiny model (its argmax barely depends on the context), so
+    the next-token scores of every decoding step are compared too."""
+    model, tokenizer = tiny
+    tokenizer.padding_side = "left"
+    encoded = tokenizer(chat_texts(tokenizer), return_tensors="pt", padding=True, add_special_tokens=False)
+    generation = {"max_new_tokens": 8, "do_sample": False, "output_scores": True, "return_dict_in_generate": True}
+    with torch.no_grad():
+        batched = generate_batch(model, encoded, generation, tokenizer.pad_token_id)
+        unpadded = generate_batch(model, encoded, {**generation, "prefill": "per_prompt"}, tokenizer.pad_token_id)
+    assert torch.equal(unpadded.sequences, batched.sequences)
+    for ours, theirs in zip(unpadded.scores, batched.scores, strict=True):
+        torch.testing.assert_close(ours, theirs)
+
+
 def test_unpadded_cache_matches_the_padded_forward_at_real_positions(tiny):
     model, tokenizer = tiny
     tokenizer.padding_side = "left"
-    texts = [
-        tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
-        for prompt in prompts_with_system()
-    ]
-    encoded = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+    encoded = tokenizer(chat_texts(tokenizer), return_tensors="pt", padding=True, add_special_tokens=False)
     mask = encoded["attention_mask"][:, :-1]
     with torch.no_grad():
         cache = unpadded_prompt_cache(model, encoded["input_ids"], encoded["attention_mask"])
