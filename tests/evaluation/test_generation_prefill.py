@@ -13,6 +13,7 @@ from empo_kedro.evaluation.vllm_generation import (
     check_generation_backend,
     decoding_settings,
     prefill_mode,
+    replies_fingerprint_settings,
 )
 from tests.tiny_models import load_tiny, make_tiny_causal_lm
 
@@ -113,3 +114,10 @@ def test_reply_cache_key_names_per_prompt_prefill_but_not_the_default():
 def test_an_unknown_prefill_is_refused_by_the_pre_run_check():
     with pytest.raises(GenerationBackendError, match="generation.prefill"):
         check_generation_backend({"backend": "transformers", "prefill": "sideways"}, None, {"device": "cpu"})
+
+
+def test_sweep_reply_fingerprints_name_per_prompt_prefill_but_not_the_default():
+    generation = {"backend": "transformers", "max_new_tokens": 4, "do_sample": False}
+    unchanged = replies_fingerprint_settings({**generation, "prefill": "batched"})
+    assert unchanged == replies_fingerprint_settings(generation) == decoding_settings(generation)
+    assert replies_fingerprint_settings({**generation, "prefill": "per_prompt"})["prefill"] == "per_prompt"

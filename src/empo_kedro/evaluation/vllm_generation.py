@@ -81,6 +81,14 @@ def prefill_mode(generation: Mapping[str, Any]) -> str:
     return mode
 
 
+def replies_fingerprint_settings(generation: Mapping[str, Any]) -> dict[str, Any]:
+    """What of ``evaluation.generation`` a cache of replies is keyed by: the decoding settings, plus ``prefill`` when
+    it is not the default (``per_prompt`` is identical to ``batched`` in fp32 but not under bf16 autocast); keys
+    written before the setting existed stay valid."""
+    settings = decoding_settings(generation)
+    return settings if prefill_mode(generation) == "batched" else {**settings, "prefill": prefill_mode(generation)}
+
+
 def check_generation_backend(
     generation: Mapping[str, Any], vllm_params: Mapping[str, Any] | None, model_params: Mapping[str, Any]
 ) -> None:
