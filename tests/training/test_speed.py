@@ -205,7 +205,7 @@ def test_dpo_with_all_speedups_learns_what_plain_trl_learns(tiny_dir, tmp_path):
         torch.testing.assert_close(fast_lora[name], weights, rtol=1e-3, atol=1e-4)
 
 
-@pytest.mark.slow  # inductor compiles 8 graphs: ~5 min on a busy 2-core CPU even for the tiny model
+@pytest.mark.slow  # inductor compiles 8 graphs: 2-5 min on a busy 2-core CPU with a cold inductor cache (25 s warm)
 def test_torch_compile_switch_compiles_the_decoder_layers_and_keeps_the_loss(tiny_dir, tmp_path):
     """``speed.torch_compile``: the policy's decoder layers run compiled (dynamo captured graphs) and the fp32 losses
     and LoRA weights still match stock TRL step by step."""
