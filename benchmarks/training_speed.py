@@ -782,16 +782,20 @@ def run_generation(model_dir: Path, params: dict, conversations: pd.DataFrame, n
 
     autocast = resolve_dtype_switch(params["base_model"].get("eval_autocast"), DEVICE)
 
-    def project(autocast_name: str | None) -> tuple[list[str], float, float]:
+    def project(autocast_name: str | None, prefill: str = "batched") -> tuple[list[str], float, float]:
         start, cpu_start = time.perf_counter(), time.process_time()
         with torch.autocast(
             DEVICE.split(":")[0], dtype=torch_dtype(autocast_name or "bfloat16"), enabled=autocast_name is not None
         ):
-            replies = generate_replies(model, tokenizer, prompts, generation, evaluation["batch_size"], params["seed"])
+            replies = generate_replies(
+                model, tokenizer, prompts, {**generation, "prefill": prefill}, evaluation["batch_size"], params["seed"]
+            )
         return replies, time.perf_counter() - start, time.process_time() - cpu_start
 
     project_replies, project_s, project_cpu_s = project(autocast)
     project_fp32_replies, project_fp32_s, project_fp32_cpu_s = project(None)
+    # evaluation.generation.prefill: per_prompt (no padding in the prefill), fp32: the same replies, faster
+    per_prompt_replies, per_prompt_s, per_prompt_cpu_s = project(None, "per_prompt")
 
     generator = pipeline("text-generation", model=model, tokenizer=tokenizer, device=DEVICE)
     tokenizer.padding_side = "left"
@@ -821,6 +825,13 @@ def run_generation(model_dir: Path, params: dict, conversations: pd.DataFrame, n
         "project_tokens_per_s": tokens_of(project_replies) / project_s,
         "project_fp32_s": project_fp32_s,
         "project_fp32_tokens_per_s": tokens_of(project_fp32_replies) / project_fp32_s,
+        "project_fp32_per_prompt_s": per_prompt_s,
+        "project_fp32_per_prompt_cpu_s": per_prompt_cpu_s,
+        "project_fp32_cpu_s": project_fp32_cpu_s,
+        "per_prompt_speedup_vs_fp32_batched": project_fp32_s / per_prompt_s,
+        "per_prompt_identical_to_fp32_batched": float(
+            np.mean([a == b for a, b in zip(per_prompt_replies, project_fp32_replies, strict=True)])
+        ),
         "stock_one_at_a_time_fp32_s": stock_s,
         "stock_tokens_per_s": stock_tokens / stock_s,
         "generation_speedup": (tokens_of(project_replies) / project_s) / (stock_tokens / stock_s),

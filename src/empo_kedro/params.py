@@ -175,6 +175,7 @@ class DpoSpeedParams(ParamsBlock):
     labelled_positions_only: bool
     prompt_sharing: bool | str
     length_bucket_window_batches: int | None
+    torch_compile: bool
 
 
 @block

@@ -124,7 +124,9 @@ def copy_lora(model, state: dict[str, torch.Tensor]) -> None:
                 param.copy_(state[name])
 
 
-def train_fast_and_stock(tiny_dir: Path, tmp_path: Path, frozen_dtype: str | None, bf16: bool, steps: int = 8):
+def train_fast_and_stock(
+    tiny_dir: Path, tmp_path: Path, frozen_dtype: str | None, bf16: bool, steps: int = 8, torch_compile: bool = False
+):
     """The project's DPO trainer (all speed-ups, length-bucketed order) and stock TRL, from the same LoRA weights.
 
     Stock TRL gets the fast trainer's tokenized rows in the same order (bucketing only decides which pairs share a
@@ -146,6 +148,7 @@ def train_fast_and_stock(tiny_dir: Path, tmp_path: Path, frozen_dtype: str | Non
             "labelled_positions_only": True,
             "frozen_weights_dtype": frozen_dtype,
             "length_bucket_window_batches": 4,
+            "torch_compile": torch_compile,
         },
     }
     ordered = training_order(pairs, params, 0)
@@ -200,6 +203,24 @@ def test_dpo_with_all_speedups_learns_what_plain_trl_learns(tiny_dir, tmp_path):
     for name, weights in stock_lora.items():
         assert not torch.equal(weights, initial[name])
         torch.testing.assert_close(fast_lora[name], weights, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.slow  # inductor compiles 8 graphs: 2-5 min on a busy 2-core CPU with a cold inductor cache (25 s warm)
+def test_torch_compile_switch_compiles_the_decoder_layers_and_keeps_the_loss(tiny_dir, tmp_path):
+    """``speed.torch_compile``: the policy's decoder layers run compiled (dynamo captured graphs) and the fp32 losses
+    and LoRA weights still match stock TRL step by step."""
+    from torch._dynamo.utils import counters
+
+    torch._dynamo.reset()
+    counters.clear()
+    (fast_losses, stock_losses), _, fast_lora, stock_lora = train_fast_and_stock(
+        tiny_dir, tmp_path, None, False, steps=4, torch_compile=True
+    )
+    assert counters["stats"]["unique_graphs"] > 0
+    np.testing.assert_allclose(fast_losses, stock_losses, rtol=1e-3, atol=1e-4)
+    for name, weights in stock_lora.items():
+        torch.testing.assert_close(fast_lora[name], weights, rtol=1e-3, atol=1e-4)
+    torch._dynamo.reset()
 
 
 def test_dpo_with_bf16_frozen_weights_learns_what_bf16_trl_learns(tiny_dir, tmp_path):

@@ -11,10 +11,10 @@ from typing import Any
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
-from transformers import PreTrainedTokenizerBase
+from transformers import DynamicCache, PreTrainedTokenizerBase
 
 from empo_kedro.data.dialogues import SYSTEM, USER, as_turns, listener_turn_indices
-from empo_kedro.evaluation.vllm_generation import decoding_settings
+from empo_kedro.evaluation.vllm_generation import decoding_settings, prefill_mode
 
 logger = logging.getLogger(__name__)
 
@@ -70,13 +70,64 @@ def generate_replies(
         encoded = tokenizer(
             [texts[i] for i in batch_ids], return_tensors="pt", padding=True, add_special_tokens=False
         ).to(device)
-        output = model.generate(
-            **encoded, **decoding_settings(generation), use_cache=True, pad_token_id=tokenizer.pad_token_id
-        )
+        output = generate_batch(model, encoded, generation, tokenizer.pad_token_id)
         new_tokens = output[:, encoded["input_ids"].shape[1] :]
         for i, tokens in zip(batch_ids, new_tokens, strict=True):
             replies[i] = tokenizer.decode(tokens, skip_special_tokens=True).strip()
     return replies
+
+
+def unpadded_prompt_cache(model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> DynamicCache:
+    """The KV cache of a left-padded batch's prompts (all but each prompt's last token), computed without padding.
+
+    The prompts' common token prefix (the system prompt and chat template) runs once; each prompt's remainder runs
+    alone on top of it, so no compute goes to padding or to the shared prefix. The per-prompt caches are then
+    left-padded into one batch cache for ``model.generate``, which decodes from each prompt's last token on.
+    """
+    rows = [ids[mask.bool()] for ids, mask in zip(input_ids, attention_mask, strict=True)]
+    contexts = [row[:-1] for row in rows]
+    shortest = min(len(context) for context in contexts)
+    if shortest == 0:
+        raise ValueError("per_prompt prefill needs prompts of at least two tokens")
+    prefix = 0
+    while prefix < shortest - 1 and all(bool(context[prefix] == contexts[0][prefix]) for context in contexts):
+        prefix += 1
+    prefix_layers = None
+    if prefix:
+        prefix_cache = model(input_ids=contexts[0][None, :prefix], use_cache=True).past_key_values
+        prefix_layers = [(layer.keys, layer.values) for layer in prefix_cache.layers]
+    per_prompt = []
+    for context in contexts:
+        cache = DynamicCache()
+        if prefix_layers is not None:
+            for index, (keys, values) in enumerate(prefix_layers):
+                cache.update(keys, values, index)
+        positions = torch.arange(prefix, len(context), device=context.device)[None]
+        model(input_ids=context[None, prefix:], position_ids=positions, past_key_values=cache, use_cache=True)
+        per_prompt.append(cache)
+    width = input_ids.shape[1] - 1
+    batch_cache = DynamicCache()
+    for index in range(len(per_prompt[0].layers)):
+        keys = [cache.layers[index].keys for cache in per_prompt]
+        values = [cache.layers[index].values for cache in per_prompt]
+        padded_keys = keys[0].new_zeros((len(keys), keys[0].shape[1], width, keys[0].shape[3]))
+        padded_values = values[0].new_zeros((len(values), values[0].shape[1], width, values[0].shape[3]))
+        for row, (k, v) in enumerate(zip(keys, values, strict=True)):
+            padded_keys[row, :, width - k.shape[2] :] = k[0]
+            padded_values[row, :, width - v.shape[2] :] = v[0]
+        batch_cache.update(padded_keys, padded_values, index)
+    return batch_cache
+
+
+def generate_batch(
+    model: Any, encoded: Mapping[str, torch.Tensor], generation: Mapping[str, Any], pad_token_id: int | None, **extra
+) -> torch.Tensor:
+    """``model.generate`` on a left-padded batch with the decoding settings; ``generation.prefill: per_prompt``
+    computes the prompts' cache without padding first (:func:`unpadded_prompt_cache`)."""
+    settings = decoding_settings(generation)
+    if prefill_mode(generation) == "per_prompt":
+        extra["past_key_values"] = unpadded_prompt_cache(model, encoded["input_ids"], encoded["attention_mask"])
+    return model.generate(**encoded, **settings, use_cache=True, pad_token_id=pad_token_id, **extra)
 
 
 GENERATION_CACHE_KIND = "generations"
@@ -96,7 +147,10 @@ def replies_key(
     payload = {
         "model": list(identity),
         "prompts": prompts[["conv_id", "prompt"]].to_dict("records"),
-        "generation": dict(generation),
+        # the default prefill is left out, so keys written before the setting existed still match
+        "generation": {
+            k: v for k, v in generation.items() if not (k == "prefill" and prefill_mode(generation) == "batched")
+        },
         "batch_size": batch_size,
         "seed": seed,
         "autocast": str(autocast),

@@ -18,8 +18,7 @@ from tqdm.auto import tqdm
 from transformers import LogitsProcessor, LogitsProcessorList, PreTrainedTokenizerBase
 
 from empo_kedro.data.dialogues import as_turns
-from empo_kedro.evaluation.generation import GENERATION_CACHE_KIND, replies_key
-from empo_kedro.evaluation.vllm_generation import decoding_settings
+from empo_kedro.evaluation.generation import GENERATION_CACHE_KIND, generate_batch, replies_key
 
 logger = logging.getLogger(__name__)
 
@@ -111,12 +110,8 @@ def generate_to_lengths(
         ).to(device)
         prompt_length = encoded["input_ids"].shape[1]
         processor = RowTargetLengthProcessor(prompt_length, [int(targets[i]) for i in batch_ids], eos, force_stop)
-        output = model.generate(
-            **encoded,
-            **decoding_settings(generation),
-            use_cache=True,
-            pad_token_id=tokenizer.pad_token_id,
-            logits_processor=LogitsProcessorList([processor]),
+        output = generate_batch(
+            model, encoded, generation, tokenizer.pad_token_id, logits_processor=LogitsProcessorList([processor])
         )
         new_tokens = output[:, prompt_length:]
         for i, tokens, count in zip(batch_ids, new_tokens, count_new_tokens(new_tokens, stop_ids), strict=False):

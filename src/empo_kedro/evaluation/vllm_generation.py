@@ -59,15 +59,41 @@ def generation_backend(generation: Mapping[str, Any]) -> str:
     return str(generation.get("backend") or TRANSFORMERS)
 
 
+# Keys of ``evaluation.generation`` that choose how the project generates rather than what is decoded.
+PROJECT_GENERATION_KEYS = ("backend", "prefill")
+PREFILL_MODES = ("batched", "per_prompt")
+
+
 def decoding_settings(generation: Mapping[str, Any]) -> dict[str, Any]:
-    """``evaluation.generation`` without the backend choice: what ``model.generate`` receives."""
-    return {key: value for key, value in generation.items() if key != "backend"}
+    """``evaluation.generation`` without the project's own choices (backend, prefill): what ``model.generate``
+    receives."""
+    return {key: value for key, value in generation.items() if key not in PROJECT_GENERATION_KEYS}
+
+
+def prefill_mode(generation: Mapping[str, Any]) -> str:
+    """``evaluation.generation.prefill``: ``batched`` (the prompts' padded batch in one forward, the default) or
+    ``per_prompt`` (each prompt without padding, their common prefix once)."""
+    mode = generation.get("prefill") or "batched"
+    if mode not in PREFILL_MODES:
+        raise GenerationBackendError(
+            f"evaluation.generation.prefill must be one of {list(PREFILL_MODES)}, got '{mode}'"
+        )
+    return mode
+
+
+def replies_fingerprint_settings(generation: Mapping[str, Any]) -> dict[str, Any]:
+    """What of ``evaluation.generation`` a cache of replies is keyed by: the decoding settings, plus ``prefill`` when
+    it is not the default (``per_prompt`` is identical to ``batched`` in fp32 but not under bf16 autocast); keys
+    written before the setting existed stay valid."""
+    settings = decoding_settings(generation)
+    return settings if prefill_mode(generation) == "batched" else {**settings, "prefill": prefill_mode(generation)}
 
 
 def check_generation_backend(
     generation: Mapping[str, Any], vllm_params: Mapping[str, Any] | None, model_params: Mapping[str, Any]
 ) -> None:
     """Refuse a backend that cannot run on this machine, before anything is loaded (pre-run parameter check)."""
+    prefill_mode(generation)  # a typo in generation.prefill fails here, before any model is loaded
     backend = generation_backend(generation)
     if backend not in BACKENDS:
         raise GenerationBackendError(f"evaluation.generation.backend must be one of {list(BACKENDS)}, got '{backend}'")

@@ -27,7 +27,7 @@ from empo_kedro.evaluation.variant_evaluation import (
     variant_table,
 )
 from empo_kedro.evaluation.variants import BASE, DPO, SFT, VariantModel
-from empo_kedro.evaluation.vllm_generation import decoding_settings
+from empo_kedro.evaluation.vllm_generation import replies_fingerprint_settings
 from empo_kedro.io.model_datasets import AdapterHandle, LocalModel
 from empo_kedro.io.sweep_store import TrialStore
 from empo_kedro.sweep.space import fingerprint
@@ -175,7 +175,7 @@ def final_key(
                     k: eval_params[k]
                     for k in ("batch_size", "bertscore", "distinct_orders", "retention", "bootstrap", "robustness")
                 },
-                "generation": decoding_settings(eval_params["generation"]),
+                "generation": replies_fingerprint_settings(eval_params["generation"]),
             },
             "final": {
                 "mmlu": bool(final.get("mmlu", True)),

@@ -23,7 +23,7 @@ import pandas as pd
 from empo_kedro.evaluation.epitome import EpitomeScorer
 from empo_kedro.evaluation.variant_evaluation import as_eval_metrics, evaluate_variants, scorer_fingerprint
 from empo_kedro.evaluation.variants import SFT, VariantModel
-from empo_kedro.evaluation.vllm_generation import decoding_settings
+from empo_kedro.evaluation.vllm_generation import replies_fingerprint_settings
 from empo_kedro.io.model_datasets import AdapterHandle, LocalModel
 from empo_kedro.io.sweep_store import TrialStore
 from empo_kedro.sweep.space import STRATEGY_KEY, fingerprint, trial_id
@@ -59,7 +59,7 @@ class SweepContext:
         self.eval_key = fingerprint(
             {
                 "prompts": self.prompts[["conv_id", "prompt", "reference"]].to_dict("records"),
-                "generation": decoding_settings(self.eval_params["generation"]),
+                "generation": replies_fingerprint_settings(self.eval_params["generation"]),
                 "batch_size": self.eval_params["batch_size"],
                 "bertscore": self.eval_params["bertscore"],
                 "distinct": self.eval_params["distinct_orders"],

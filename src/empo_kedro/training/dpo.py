@@ -42,6 +42,7 @@ from empo_kedro.training.reference_cache import (
 )
 from empo_kedro.training.speed import (
     cast_frozen_weights,
+    compile_decoder_layers,
     frozen_dtype_of,
     length_bucketed_order,
     speed_context,
@@ -160,6 +161,8 @@ def build_dpo_trainer(
     sharing = (params.get("speed") or {}).get("prompt_sharing", "auto")
     wanted = device == "cpu" if sharing == "auto" else bool(sharing)
     trainer.prompt_sharing = wanted and enable_prompt_sharing(policy.get_base_model(), fused_outputs(trainer))
+    if (params.get("speed") or {}).get("torch_compile", False):
+        compile_decoder_layers(policy.get_base_model())
     return trainer
 
 
