@@ -456,9 +456,10 @@ def run_dpo_project(
     warmup: int,
     initial: dict[str, torch.Tensor],
     fp32: bool = False,
+    extra_callbacks: tuple[TrainerCallback, ...] = (),
 ) -> dict:
     """The dpo node's training function with the project's parameters; a fresh (cold) reference cache per run, so
-    the reference pass is paid in every run and counted in the headline."""
+    the reference pass is paid in every run and counted in the headline. ``extra_callbacks``: e.g. a profiler."""
     from empo_kedro.training.checkpoints import model_lineage
     from empo_kedro.training.dpo import train_dpo
     from empo_kedro.training.modeling import load_causal_lm, load_tokenizer
@@ -487,7 +488,9 @@ def run_dpo_project(
             dpo["training"]["bf16"] = False
             dpo["speed"] = {**(dpo.get("speed") or {}), "frozen_weights_dtype": None}
         started, cpu_started = time.perf_counter(), time.process_time()
-        _, metrics, history = train_dpo(model, tokenizer, pairs, dpo, params["seed"], Path(scratch), [timer, probe])
+        _, metrics, history = train_dpo(
+            model, tokenizer, pairs, dpo, params["seed"], Path(scratch), [timer, probe, *extra_callbacks]
+        )
         total_s, total_cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
     summary = dpo_run_summary(
         timer, warmup, history, probe, total_s - sum(timer.times), total_cpu_s - sum(timer.cpu_times), load_before

@@ -65,3 +65,22 @@ def test_quick_benchmark_reports_every_path_and_the_equal_training_check(tmp_pat
     exact = written["dpo"]["equal_training_fp32"]  # fp32: the project's step is stock's step, up to rounding
     assert exact["within_tolerance"] and exact["max_abs_loss_gap_per_step"] < 1e-4, exact
     assert written["dpo"]["bf16_noise_stock_vs_its_fp32"]["steps"] == 8
+
+
+def test_dpo_profile_lists_the_top_operators_of_the_profiled_steps_only(tmp_path):
+    spec = importlib.util.spec_from_file_location("profile_dpo", REPO / "benchmarks" / "profile_dpo.py")
+    profile = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(profile)
+    out = tmp_path / "profile.json"
+    args = ["--ed-dir", str(REPO / "data" / "01_raw" / "empatheticdialogues"), "--pairs", "16", "--warmup", "1"]
+    args += ["--steps", "2", "--top", "5", "--model-dir", str(make_tiny_causal_lm(tmp_path / "tiny"))]
+    result = profile.main([*args, "--out", str(out), "--no-mlflow"])
+    assert json.loads(out.read_text()) == json.loads(json.dumps(result))
+    rows = result["top_operators"]
+    shares = [row["share"] for row in rows]
+    assert len(rows) == 5 and shares == sorted(shares, reverse=True) and 0 < sum(shares) <= 1
+    assert any(row["op"] in ("aten::mm", "aten::addmm", "aten::bmm") for row in rows), rows  # matmuls dominate
+    assert result["profiled_self_cpu_s"] > 0 and result["settings"]["steps"] == 2
+
+    # The profiler covers exactly steps warmup+1 .. warmup+steps (Trainer: global_step counts finished steps).
+    assert result["profiled_steps"] == [2, 3]
