@@ -16,6 +16,7 @@ from pathlib import Path
 import mlflow
 
 from empo_kedro.training.checkpoints import checkpoints_in, is_complete_checkpoint
+from empo_kedro.training.precision import FORCE_ENV, bf16_support
 from tests.conftest import run_kedro
 
 # A few prompts, a small rank so that a checkpoint is quick to write. The tiny tokenizer's vocabulary is small (a
@@ -49,8 +50,17 @@ def as_cli_params(prefix: str, params: dict) -> list[str]:
 
 
 def subprocess_env() -> dict[str, str]:
-    # One thread per process (2 shared cores); a wide console so that log lines are not wrapped.
-    return {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE", "COLUMNS": "250"}
+    """One thread per process (2 shared cores); a wide console so that log lines are not wrapped; the precision this
+    test process resolved, so that a subprocess and the in-process rerun it is compared with choose the same one
+    whatever the load when each probes (the probe's own robustness is tested in tests/training/test_precision.py)."""
+    native = "1" if bf16_support("cpu").native else "0"
+    return {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "OMP_WAIT_POLICY": "PASSIVE",
+        "COLUMNS": "250",
+        FORCE_ENV: os.environ.get(FORCE_ENV, native),
+    }
 
 
 def kill_kedro_run_once_cached(

@@ -105,6 +105,17 @@ def test_cpu_probe_needs_the_flag_and_a_fast_bf16_matmul(monkeypatch: pytest.Mon
         bf16_support.cache_clear()
 
 
+def test_probe_compares_the_fastest_matmuls_so_a_busy_machine_does_not_flip_it(monkeypatch) -> None:
+    """Another job slowing some matmuls must not make native bf16 look emulated: the probe keeps each dtype's best."""
+    # Alternating fp32, bf16 per round: bf16 hit by load in rounds 2-3 (mean 6.8 s vs fp32's 2.3 s: 0.34x).
+    durations = iter([5.0, 0.5, 1.0, 10.0, 1.0, 10.0])
+    monkeypatch.setattr(precision, "_matmul_seconds", lambda a, b: next(durations))
+    assert precision.matmul_speed_ratio("cpu", size=8, seconds=0.0) == pytest.approx(2.0)  # best 1.0 / best 0.5
+    # A first round that is clearly emulated stops the probe: the rest would cost ~0.5 s per bf16 matmul.
+    durations = iter([0.01, 0.5])
+    assert precision.matmul_speed_ratio("cpu", size=8, seconds=10.0) == pytest.approx(0.02)
+
+
 def test_the_real_probe_measures_both_dtypes() -> None:
     ratio = precision.matmul_speed_ratio("cpu", size=64, seconds=0.01)
     assert ratio > 0
