@@ -271,8 +271,8 @@ def main(argv: list[str] | None = None) -> dict:
             results[name] = run_variant(name, overrides, split, default_encoder, epitome_params["scorer"], args.seed)
         test_f1 = {m: round(f["macro_f1"], 3) for m, f in results[name]["test"].items()}
         logger.info("Variant %s: test macro-F1 %s", name, test_f1)
-        write_result(args, split, group_column, val_fraction, test_fraction, results)  # a killed run keeps these
-    result = write_result(args, split, group_column, val_fraction, test_fraction, results)
+        # after every variant, so a killed run keeps the finished ones; the last write is the whole result
+        result = write_result(args, split, group_column, val_fraction, test_fraction, results)
     if not args.no_mlflow:
         log_benchmark_run(
             f"epitome_scorer-{len(results)}-variants",

@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 from transformers import DynamicCache, PreTrainedTokenizerBase
 
 from empo_kedro.data.dialogues import SYSTEM, USER, as_turns, listener_turn_indices
-from empo_kedro.evaluation.vllm_generation import decoding_settings, prefill_mode
+from empo_kedro.evaluation.vllm_generation import decoding_settings, prefill_mode, without_default_prefill
 
 logger = logging.getLogger(__name__)
 
@@ -147,10 +147,7 @@ def replies_key(
     payload = {
         "model": list(identity),
         "prompts": prompts[["conv_id", "prompt"]].to_dict("records"),
-        # the default prefill is left out, so keys written before the setting existed still match
-        "generation": {
-            k: v for k, v in generation.items() if not (k == "prefill" and prefill_mode(generation) == "batched")
-        },
+        "generation": without_default_prefill(generation),
         "batch_size": batch_size,
         "seed": seed,
         "autocast": str(autocast),

@@ -81,12 +81,17 @@ def prefill_mode(generation: Mapping[str, Any]) -> str:
     return mode
 
 
+def without_default_prefill(generation: Mapping[str, Any]) -> dict[str, Any]:
+    """``generation`` without ``prefill`` when it is the default, so that keys written before the setting existed
+    stay valid (``per_prompt`` is identical to ``batched`` in fp32 but not under bf16 autocast, so it is kept)."""
+    default = prefill_mode(generation) == "batched"
+    return {key: value for key, value in generation.items() if not (key == "prefill" and default)}
+
+
 def replies_fingerprint_settings(generation: Mapping[str, Any]) -> dict[str, Any]:
     """What of ``evaluation.generation`` a cache of replies is keyed by: the decoding settings, plus ``prefill`` when
-    it is not the default (``per_prompt`` is identical to ``batched`` in fp32 but not under bf16 autocast); keys
-    written before the setting existed stay valid."""
-    settings = decoding_settings(generation)
-    return settings if prefill_mode(generation) == "batched" else {**settings, "prefill": prefill_mode(generation)}
+    it is not the default."""
+    return without_default_prefill({key: value for key, value in generation.items() if key != "backend"})
 
 
 def check_generation_backend(
