@@ -60,8 +60,8 @@ class EpitomeScorerParams:
     max_seeker_tokens: int = 64
     pooling: str = "mean"
     dropout: float = 0.1
-    epochs: int = 4
-    early_stopping_patience: int = 2
+    epochs: int = 8
+    early_stopping_patience: int = 3
     batch_size: int = 16
     eval_batch_size: int = 64
     learning_rate: float = 5e-5
