@@ -164,6 +164,7 @@ def run_variant(
     default_encoder: str,
     defaults: Mapping[str, Any],
     seed: int,
+    interval: Mapping[str, Any],
 ) -> dict[str, Any]:
     """Train one variant (N members for an ensemble; ``overrides`` on top of ``defaults``, the YAML's
     ``evaluation.epitome.scorer``) and report it on the held-out test split."""
@@ -184,7 +185,7 @@ def run_variant(
     predict_seconds = time.perf_counter() - t1
     without_bias = evaluate_members(members, test, apply_logit_bias=False)
     val_metrics = evaluate_members(members, val)
-    figures, confusion = scorer_heldout_report(test_metrics)
+    figures, confusion = scorer_heldout_report(test_metrics, interval=interval, seed=seed)
     return {
         "overrides": dict(overrides),
         "params": member_metrics[0]["params"],
@@ -266,9 +267,17 @@ def main(argv: list[str] | None = None) -> dict:
         overrides = {**common, **overrides}
         if finished.get(name, {}).get("overrides") == overrides:
             logger.info("Variant %s: already in %s, reusing it", name, args.out)
-            results[name] = finished[name]
+            results[name] = with_test_figures(finished[name], epitome_params["heldout_interval"], args.seed)
         else:
-            results[name] = run_variant(name, overrides, split, default_encoder, epitome_params["scorer"], args.seed)
+            results[name] = run_variant(
+                name,
+                overrides,
+                split,
+                default_encoder,
+                epitome_params["scorer"],
+                args.seed,
+                epitome_params["heldout_interval"],
+            )
         test_f1 = {m: round(f["macro_f1"], 3) for m, f in results[name]["test"].items()}
         logger.info("Variant %s: test macro-F1 %s", name, test_f1)
         # after every variant, so a killed run keeps the finished ones; the last write is the whole result
@@ -295,6 +304,15 @@ def main(argv: list[str] | None = None) -> dict:
     }
     print(json.dumps({"variants": summary, "out": str(args.out)}, indent=2))
     return result
+
+
+def with_test_figures(result: Mapping[str, Any], interval: Mapping[str, Any], seed: int) -> dict[str, Any]:
+    """A reused variant's test figures recomputed from its stored confusion matrices (so figures added to the
+    report since it was trained, such as the macro-F1 interval, are there too; the numbers it had are unchanged)."""
+    figures, _ = scorer_heldout_report(
+        {m: {"confusion": c} for m, c in result["test_confusion"].items()}, interval=interval, seed=seed
+    )
+    return {**result, "test": figures}
 
 
 def finished_variants(out: Path, data: Path, seed: int) -> dict[str, dict]:

@@ -253,6 +253,7 @@ class EpitomeParams(ParamsBlock):
     test_fraction: float
     group_column: str
     batch_size: int
+    heldout_interval: dict
     scorer: dict
 
 

@@ -133,13 +133,18 @@ def train_epitome(epitome_pairs: pd.DataFrame, params: EpitomeParams, seed: int)
     """Train the ER/IP/EX scorer and report it on the held-out test split beside the published figures.
 
     The split is grouped by seeker post: ``train`` fits the weights, ``val`` picks the epoch and the logit offsets,
-    ``test`` is only scored here (accuracy, macro-F1, per-level recall, confusion matrix).
+    ``test`` is only scored here (accuracy, macro-F1 with its bootstrap interval, per-level recall, mean levels,
+    confusion matrix).
     """
     train, val, test = split_pairs(
         epitome_pairs, params["val_fraction"], params["test_fraction"], seed, group_column=params.get("group_column")
     )
     scorer, training_metrics = train_epitome_scorer(train, params.get("encoder"), params["scorer"], seed, val_df=val)
-    heldout, confusion = scorer_heldout_report(scorer.evaluate_frame(test)) if len(test) else ({}, {})
+    heldout, confusion = (
+        scorer_heldout_report(scorer.evaluate_frame(test), interval=params["heldout_interval"], seed=seed)
+        if len(test)
+        else ({}, {})
+    )
     report = {
         "n_pairs": {"train": len(train), "val": len(val), "test": len(test)},
         "split": {
