@@ -189,6 +189,9 @@ def _checked_record() -> SweepRecord:
             "emotion_classifier/top3_accuracy": 0.33,
             "scorer/IP/accuracy": 0.8,
             "scorer/IP/macro_f1": 0.55,
+            "scorer/IP/macro_f1_low": 0.5,
+            "scorer/IP/macro_f1_high": 0.6,
+            "scorer/IP/mean_level_bias": -0.05,
             "scorer/IP/published_accuracy": 0.84,
             "scorer/IP/published_macro_f1": 0.626,
         }
@@ -214,5 +217,5 @@ def test_check_sentences_follow_their_cis():
     assert "yes, DPO(plutchik) puts less mass on the opposite emotion than DPO(random)" in markdown
     assert "has a half-width of 0.0600" in markdown
     assert "| mean diff-EPITOME | 0.5000 ± 0.0200 |" in markdown
-    assert "| IP | 0.800 | 0.550 | 0.840 | 0.626 |" in markdown
+    assert "| IP | 0.800 | 0.550 | [0.500, 0.600] | -0.050 | 0.840 | 0.626 |" in markdown
     assert "held-out top-1 accuracy 0.170, top-3 0.330" in markdown
