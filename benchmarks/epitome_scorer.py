@@ -265,9 +265,11 @@ def main(argv: list[str] | None = None) -> dict:
     results = {}
     for name, overrides in variants.items():
         overrides = {**common, **overrides}
-        if finished.get(name, {}).get("overrides") == overrides:
-            logger.info("Variant %s: already in %s, reusing it", name, args.out)
-            results[name] = with_test_figures(finished[name], epitome_params["heldout_interval"], args.seed)
+        earlier = same_training(finished, overrides, default_encoder, epitome_params["scorer"])
+        if earlier is not None:
+            logger.info("Variant %s: trained as %r in %s with the same settings, reusing it", name, earlier, args.out)
+            reused = {**finished[earlier], "overrides": overrides}
+            results[name] = with_test_figures(reused, epitome_params["heldout_interval"], args.seed)
         else:
             results[name] = run_variant(
                 name,
@@ -304,6 +306,33 @@ def main(argv: list[str] | None = None) -> dict:
     }
     print(json.dumps({"variants": summary, "out": str(args.out)}, indent=2))
     return result
+
+
+def training_settings(
+    overrides: Mapping[str, Any], default_encoder: str, defaults: Mapping[str, Any]
+) -> tuple[dict[str, Any], str, int]:
+    """What a variant trains: its resolved scorer parameters, encoder and ensemble size (not how it was written:
+    ``{}`` means other settings once the YAML defaults change)."""
+    params = {**defaults, **{k: v for k, v in overrides.items() if k not in BENCHMARK_KEYS}}
+    return (
+        EpitomeScorerParams.from_mapping(params).as_dict(),
+        str(overrides.get("encoder") or default_encoder),
+        int(overrides.get("ensemble_seeds", 1)),
+    )
+
+
+def same_training(
+    finished: Mapping[str, Mapping[str, Any]],
+    overrides: Mapping[str, Any],
+    default_encoder: str,
+    defaults: Mapping[str, Any],
+) -> str | None:
+    """The name of a finished variant that trained exactly these settings, if any."""
+    wanted = training_settings(overrides, default_encoder, defaults)
+    for name, result in finished.items():
+        if (result.get("params"), result.get("encoder"), result.get("ensemble_seeds", 1)) == wanted:
+            return name
+    return None
 
 
 def with_test_figures(result: Mapping[str, Any], interval: Mapping[str, Any], seed: int) -> dict[str, Any]:

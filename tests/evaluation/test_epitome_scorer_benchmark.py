@@ -127,9 +127,16 @@ def test_two_variants_run_on_one_split_and_are_written_side_by_side(
     assert run.data.metrics["variants.mean.test.ER.macro_f1"] == written["variants"]["mean"]["test"]["ER"]["macro_f1"]
     assert [a.path for a in client.list_artifacts(run.info.run_id)] == ["bench.json"]
 
-    # --resume reuses a variant already written with the same overrides (seed, data) and trains a changed one again.
-    rerun = (variants[1], "mean:epochs=2")
+    # --resume reuses a variant that trained the same settings (seed, data), however it is named or written, and
+    # trains a changed one again.
+    rerun = (variants[1], "mean:epochs=2", "mean_written_out:epochs=1,pooling=mean")
     resume = ["--resume", "--no-mlflow"]
     again = benchmark.main([*benchmark_args(tiny_epitome_dir, tiny_encoder_dir, out, *rerun), *resume])
     assert again["variants"]["cls_ensemble"] == written["variants"]["cls_ensemble"]  # wall time too: not retrained
-    assert again["variants"]["mean"]["params"]["epochs"] == 2 and list(again["variants"]) == ["cls_ensemble", "mean"]
+    assert again["variants"]["mean"]["params"]["epochs"] == 2
+    assert list(again["variants"]) == ["cls_ensemble", "mean", "mean_written_out"]
+    reused = again["variants"]["mean_written_out"]
+    assert {"epochs": 1, "pooling": "mean"}.items() <= reused["overrides"].items()  # as this run wrote it
+    assert {k: v for k, v in reused.items() if k != "overrides"} == {
+        k: v for k, v in written["variants"]["mean"].items() if k != "overrides"
+    }
