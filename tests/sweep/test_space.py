@@ -127,6 +127,14 @@ def test_trial_ids_follow_what_changes_the_adapter_only():
     assert trial_id(reordered, "random", 42, LINEAGE, "pairs1") == base
     logging_only = trial_dpo_params(DPO, {}, {"dpo.training.logging_steps": 10, "dpo.output_dir": "elsewhere"})
     assert trial_id(logging_only, "random", 42, LINEAGE, "pairs1") == base
+    # a speed switch that is off (its default) names the same adapter as before the switch existed; on, another
+    with_speed = {**DPO, "speed": {"prompt_sharing": "auto"}}
+    speed_base = trial_id(with_speed, "random", 42, LINEAGE, "pairs1")
+    compile_off = {**DPO, "speed": {"prompt_sharing": "auto", "torch_compile": False}}
+    compile_on = {**DPO, "speed": {"prompt_sharing": "auto", "torch_compile": True}}
+    assert trial_id(compile_off, "random", 42, LINEAGE, "pairs1") == speed_base
+    assert trial_id(compile_on, "random", 42, LINEAGE, "pairs1") != speed_base
+    assert trial_id({**DPO, "speed": {"prompt_sharing": "off"}}, "random", 42, LINEAGE, "pairs1") != speed_base
     assert (
         len(
             {

@@ -36,6 +36,9 @@ GOALS = ("min", "max")
 DPO_KEYS_NOT_IN_TRIAL_ID = frozenset(
     {"output_dir", "device", "max_eval_pairs", "eval_split", "reference_cache", "sample_replies"}
 )
+# Speed switches that joined dpo.speed after adapters had been trained; off (their default), they leave a trial's id
+# as it was before they existed.
+SPEED_KEYS_OFF_BY_DEFAULT = frozenset({"torch_compile"})
 SIGNIFICANT_DIGITS = 3
 
 
@@ -218,8 +221,16 @@ def fingerprint(value: Any, length: int = 12) -> str:
 
 
 def weight_relevant_dpo_params(dpo_params: Mapping[str, Any]) -> dict[str, Any]:
-    """The part of a ``dpo`` block that changes the trained adapter (no paths, logging or checkpoint cadence)."""
+    """The part of a ``dpo`` block that changes the trained adapter (no paths, logging or checkpoint cadence).
+
+    Speed settings added later are left out while they are off (their default), so adapters trained before a
+    setting existed keep their identifiers; once on they count (``torch_compile`` is not exact under bf16).
+    """
     relevant = {k: v for k, v in dpo_params.items() if k not in DPO_KEYS_NOT_IN_TRIAL_ID and k != "training"}
+    if "speed" in relevant:
+        relevant["speed"] = {
+            k: v for k, v in dict(relevant["speed"]).items() if not (k in SPEED_KEYS_OFF_BY_DEFAULT and not v)
+        }
     relevant["training"] = {
         k: v for k, v in dict(dpo_params.get("training", {})).items() if k not in KEYS_NOT_IN_RESUME_KEY
     }
