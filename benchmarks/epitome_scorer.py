@@ -349,7 +349,8 @@ def finished_variants(out: Path, data: Path, seed: int) -> dict[str, dict]:
     if not out.exists():
         return {}
     earlier = json.loads(out.read_text())
-    if earlier.get("data") != str(data) or earlier.get("seed") != seed:
+    same_data = earlier.get("data") is not None and Path(earlier["data"]).resolve() == data.resolve()
+    if not same_data or earlier.get("seed") != seed:
         return {}
     return dict(earlier.get("variants", {}))
 

@@ -131,7 +131,8 @@ def test_two_variants_run_on_one_split_and_are_written_side_by_side(
     # trains a changed one again.
     rerun = (variants[1], "mean:epochs=2", "mean_written_out:epochs=1,pooling=mean")
     resume = ["--resume", "--no-mlflow"]
-    again = benchmark.main([*benchmark_args(tiny_epitome_dir, tiny_encoder_dir, out, *rerun), *resume])
+    same_data_spelt_otherwise = tiny_epitome_dir / ".." / tiny_epitome_dir.name
+    again = benchmark.main([*benchmark_args(same_data_spelt_otherwise, tiny_encoder_dir, out, *rerun), *resume])
     assert again["variants"]["cls_ensemble"] == written["variants"]["cls_ensemble"]  # wall time too: not retrained
     assert again["variants"]["mean"]["params"]["epochs"] == 2
     assert list(again["variants"]) == ["cls_ensemble", "mean", "mean_written_out"]
