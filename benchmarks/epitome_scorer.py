@@ -330,7 +330,9 @@ def same_training(
     """The name of a finished variant that trained exactly these settings, if any."""
     wanted = training_settings(overrides, default_encoder, defaults)
     for name, result in finished.items():
-        if (result.get("params"), result.get("encoder"), result.get("ensemble_seeds", 1)) == wanted:
+        # parameters added since a variant ran take their defaults, which are what it ran with
+        params = EpitomeScorerParams.from_mapping(result.get("params")).as_dict()
+        if (params, result.get("encoder"), result.get("ensemble_seeds", 1)) == wanted:
             return name
     return None
 

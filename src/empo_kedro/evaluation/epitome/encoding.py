@@ -45,6 +45,15 @@ def _rationale_spans(text: str, rationales: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _response_start(sequence_ids: Sequence[int | None]) -> int:
+    """Index of the response's first token in an encoded pair (its closing special token for an empty response):
+    what comes before is the seeker post with its special tokens, the rest the response (the "epitome" layout)."""
+    for j, sequence in enumerate(sequence_ids):
+        if sequence == 1:
+            return j
+    return len(sequence_ids) - 1
+
+
 def encode_pairs(
     tokenizer: Any,
     seeker_posts: Sequence[str],
@@ -60,7 +69,7 @@ def encode_pairs(
     ``max_length``. With ``rationales`` (mechanism -> ``|``-separated spans per pair),
     each item also gets ``rationale_labels`` (tokens x mechanisms, 1 inside a span, 0
     elsewhere in the response, -100 on seeker/special tokens and on pairs with a
-    positive level but no usable span).
+    positive level but no usable span). Every item has ``response_start``, where the response begins.
     """
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError(
@@ -86,11 +95,11 @@ def encode_pairs(
     mechanisms = list(rationales) if rationales is not None else []
     items = []
     for i in range(len(seekers)):
-        item: dict[str, Any] = {"input_ids": enc["input_ids"][i]}
+        seq_ids = enc.sequence_ids(i)
+        item: dict[str, Any] = {"input_ids": enc["input_ids"][i], "response_start": _response_start(seq_ids)}
         if has_tti:
             item["token_type_ids"] = enc["token_type_ids"][i]
         if rationales is not None:
-            seq_ids = enc.sequence_ids(i)
             offsets = enc["offset_mapping"][i]
             labels = np.full((len(seq_ids), len(mechanisms)), -100, dtype=np.int64)
             response_tok = [j for j, s in enumerate(seq_ids) if s == 1]
@@ -127,6 +136,8 @@ def collate(items: Sequence[Mapping[str, Any]], pad_id: int) -> dict[str, torch.
         if rat is not None:
             rat[i, :L] = torch.from_numpy(it["rationale_labels"])
     batch = {"input_ids": ids, "attention_mask": mask}
+    if "response_start" in items[0]:
+        batch["response_start"] = torch.tensor([it["response_start"] for it in items], dtype=torch.long)
     if tti is not None:
         batch["token_type_ids"] = tti
     if rat is not None:

@@ -18,6 +18,11 @@ import torch
 from empo_kedro.evaluation.epitome_schema import LEVELS, MECHANISMS, NUM_LEVELS  # noqa: F401 (re-exported)
 
 POOLINGS = ("mean", "cls")
+# "cross": one pass over "[CLS] seeker [SEP] response [SEP]" (every layer attends across both posts);
+# "epitome": the original EPITOME layout (Sharma et al. 2020): seeker post and response through the encoder
+# separately (shared weights), one attention layer from the response tokens to the seeker tokens, heads on the
+# response.
+LAYOUTS = ("cross", "epitome")
 # fewest tokens the response keeps beside a seeker post of max_seeker_tokens (and the special tokens)
 MIN_RESPONSE_TOKENS = 8
 
@@ -30,7 +35,10 @@ class EpitomeScorerParams:
       ``rationales_<key>``).
     - ``max_length``: max tokens of the encoded pair, special tokens included; ``max_seeker_tokens``: max tokens kept
       from the seeker post (its start); the response gets the rest.
-    - ``pooling``: "mean" (masked mean of all tokens) or "cls"; ``dropout``: before the heads.
+    - ``layout``: "cross" (one cross-encoder pass over the pair) or "epitome" (two streams with response-to-seeker
+      attention, as the original EPITOME models; :class:`~empo_kedro.evaluation.epitome.model.EpitomeModel`).
+    - ``pooling``: "mean" (masked mean of all tokens; of the response's in the "epitome" layout) or "cls";
+      ``dropout``: before the heads.
     - ``epochs``: maximum training epochs (the LR schedule spans them); ``early_stopping_patience``: stop after this
       many epochs without a better validation score (the best epoch's weights are kept).
     - ``batch_size``: training batch size; ``eval_batch_size``: validation and default for ``predict``.
@@ -58,6 +66,7 @@ class EpitomeScorerParams:
     mechanisms: tuple[str, ...] = MECHANISMS
     max_length: int = 192
     max_seeker_tokens: int = 64
+    layout: str = "cross"
     pooling: str = "mean"
     dropout: float = 0.1
     epochs: int = 8
@@ -87,6 +96,8 @@ class EpitomeScorerParams:
     def __post_init__(self) -> None:
         if self.pooling not in POOLINGS:
             raise ValueError(f"params['pooling'] must be 'mean' or 'cls', got {self.pooling!r}")
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"params['layout'] must be one of {list(LAYOUTS)}, got {self.layout!r}")
         if self.max_seeker_tokens < 1 or self.max_length < self.max_seeker_tokens + MIN_RESPONSE_TOKENS:
             raise ValueError(
                 "params need max_seeker_tokens >= 1 and max_length >= max_seeker_tokens + 8, got "

@@ -132,7 +132,9 @@ def build_scorer(encoder_src: str, p: EpitomeScorerParams, seed: int) -> Epitome
         "encoder_source": encoder_src,
         "seed": int(seed),
     }
-    model = EpitomeModel(encoder, cfg["mechanisms"], cfg["pooling"], cfg["dropout"], p.uses_rationales)
+    if p.layout != "cross":  # absent means cross (scorers saved before the layout existed keep their config)
+        cfg["layout"] = p.layout
+    model = EpitomeModel(encoder, cfg["mechanisms"], cfg["pooling"], cfg["dropout"], p.uses_rationales, p.layout)
     if p.freeze_embeddings:
         for param in model.encoder.get_input_embeddings().parameters():
             param.requires_grad_(False)
