@@ -76,8 +76,9 @@ def bootstrap_macro_f1_interval(
 
 
 def mean_levels(confusion: list[list[int]]) -> dict[str, float]:
-    """Mean true and mean predicted level and their gap (predicted minus true): diff-EPITOME compares mean levels
-    of squared gaps, so a scorer shifted on average moves it even at the same accuracy (the calibration check)."""
+    """Mean true and mean predicted level and their gap (predicted minus true), the calibration check: diff-EPITOME
+    averages squared level gaps between generated and human replies, so a scorer shifted differently on the two moves
+    it even at the same accuracy."""
     counts = np.asarray(confusion, dtype=np.float64)
     levels = np.asarray(LEVELS, dtype=np.float64)
     n = counts.sum()
